@@ -1,0 +1,21 @@
+"""duck_synth: synthetic data for DuckDB.
+
+    import duck_synth as ds
+    con = ds.connect("warehouse.duckdb")
+    ds.train(con, "customers")
+    ds.generate(con, "customers", n=10_000, seed=1, into="customers_synth")
+"""
+
+__version__ = "0.1.0"
+
+from .api import TrainResult, connect, drop_model, generate, models, plan, train  # noqa: E402
+from .errors import (  # noqa: E402
+    ArtifactError, DuckSynthError, EmptyTable, InvalidArgument, InvalidPlan, ModelExists,
+    ModelNotFound, TableExists, TableNotFound, TooManyInvalid, UnsupportedColumnType,
+)
+
+__all__ = [
+    "__version__", "connect", "plan", "train", "generate", "models", "drop_model", "TrainResult",
+    "DuckSynthError", "TableNotFound", "EmptyTable", "UnsupportedColumnType", "ModelNotFound",
+    "ModelExists", "TableExists", "InvalidPlan", "InvalidArgument", "ArtifactError", "TooManyInvalid",
+]

@@ -1,0 +1,364 @@
+"""The Python API: connect, plan, train, generate, models, drop_model.
+
+Reads like DESIGN.md's data flow: profile (SQL) -> plan batches (SQL) -> read (Arrow ->
+Polars) -> encode -> one model per batch -> artifacts in the database; and for generation
+load -> sample in chunks -> cast to source types (SQL) -> DuckDB table in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from . import __version__, encoders
+from .artifacts import BatchArtifact, ColumnSpec, TrainedModel, load_model, save_batch
+from .catalog import (
+    Relation, ensure_schema, fetch_one, has_schema, quote, resolve_relation, target_name, transaction,
+)
+from .context import choose_context
+from .errors import (
+    DuckSynthError, EmptyTable, InvalidArgument, ModelExists, ModelNotFound, TableExists,
+    UnsupportedColumnType,
+)
+from .model import ModelConfig
+from .planning import plan_batches, read_batches
+from .profile import count_rows, profile_columns, read_columns
+from .sampling import fresh_seed, sample_chunks
+from .training import FitResult, Progress, TrainConfig, fit, resolve_device, size_for
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def connect(path: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB database for use with duck_synth.
+
+    Args:
+        path: database file (created if missing) or ``:memory:``.
+        read_only: open the file read-only (generation into Python frames still works).
+    """
+    try:
+        return duckdb.connect(path, read_only=read_only)
+    except duckdb.Error as exc:
+        raise DuckSynthError(f"cannot open database {path!r}: {exc}") from exc
+
+
+def _check_name(name: object, what: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument(f"{what} must be a non-empty string, got {name!r}")
+    return name
+
+
+def _model_status(con: duckdb.DuckDBPyConnection, model: str) -> str | None:
+    if not has_schema(con):
+        return None
+    row = fetch_one(con, "SELECT status FROM duck_synth.models WHERE model = ?", [model])
+    return row[0] if row else None
+
+
+def _delete_model_rows(con: duckdb.DuckDBPyConnection, model: str) -> None:
+    for table in ("artifacts", "batches", "columns", "models"):
+        con.execute(f"DELETE FROM duck_synth.{table} WHERE model = ?", [model])
+
+
+def _write_plan(con, model: str, relation: Relation, table: str, n_rows: int, batch_size: int,
+                batch_headers: list[list[str]] | None) -> None:
+    con.execute(
+        "INSERT INTO duck_synth.models (model, source_table, status, batch_size, n_rows, duck_synth_version)"
+        " VALUES (?, ?, 'planned', ?, ?, ?)",
+        [model, table, batch_size if batch_headers is None else None, n_rows, __version__],
+    )
+    columns = profile_columns(con, model, relation, n_rows)
+    supported = [c for c in columns if c.encoder != "unsupported"]
+    if not supported:
+        detail = ", ".join(f"{c.name!r} ({c.duckdb_type})" for c in columns)
+        raise UnsupportedColumnType(
+            f"table {table!r} has no column duck_synth can model: {detail}; supported are numbers,"
+            " booleans, dates/times/timestamps, strings, ENUM and UUID (not LIST, STRUCT, MAP, BLOB, UNION)"
+        )
+    plan_batches(con, model, batch_size, batch_headers)
+
+
+def _source(con: duckdb.DuckDBPyConnection, table: str) -> tuple[Relation, int]:
+    relation = resolve_relation(con, _check_name(table, "table"))
+    n_rows = count_rows(con, relation)
+    if n_rows == 0:
+        raise EmptyTable(f"table {table!r} has no rows; there is nothing to learn from")
+    return relation, n_rows
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    model: str | None = None,
+    batch_size: int = 15,
+    batch_headers: list[list[str]] | None = None,
+    replace: bool = False,
+) -> list[list[str]]:
+    """Profile ``table`` and write its column batches to duck_synth.batches, without training.
+
+    Edit duck_synth.batches (or duck_synth.columns.encoder) with SQL afterwards; ``train``
+    uses the stored plan as it finds it.
+
+    Returns:
+        The planned batches as lists of column names.
+    """
+    relation, n_rows = _source(con, table)
+    model = _check_name(model or relation.name, "model")
+    ensure_schema(con)
+    with transaction(con):
+        if _model_status(con, model) is not None:
+            if not replace:
+                raise ModelExists(f"model {model!r} already exists; pass replace=True to plan it again")
+            _delete_model_rows(con, model)
+        _write_plan(con, model, relation, table, n_rows, batch_size, batch_headers)
+        return read_batches(con, model)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Summary of a training run."""
+
+    model: str
+    batches: list[list[str]]
+    skipped_columns: list[str]
+    rows: int
+    device: str
+    seconds: float
+    epochs: list[int]
+    val_loss: list[float | None]
+
+
+def _read_source(con, relation: Relation, specs: list[tuple[str, str, str]]) -> pl.DataFrame:
+    """Source rows via Arrow into Polars, each column in its encoder's read form."""
+    select = ", ".join(
+        f"{encoders.get(kind).read_sql(quote(name), dtype)} AS {quote(name)}" for name, dtype, kind in specs
+    )
+    return pl.from_arrow(con.sql(f"SELECT {select} FROM {relation.sql}").to_arrow_table())
+
+
+def train(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    model: str | None = None,
+    batch_size: int = 15,
+    batch_headers: list[list[str]] | None = None,
+    epochs: int | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    replace: bool = False,
+    progress: ProgressCallback | None = None,
+) -> TrainResult:
+    """Learn ``table`` and store the model in the database.
+
+    A model planned earlier with ``plan`` (and possibly edited with SQL) is trained as
+    planned; otherwise the table is profiled and planned first. Everything is written in one
+    transaction: on any error the database is left exactly as it was.
+
+    Args:
+        con: DuckDB connection.
+        table: source table or view.
+        model: model name (default: the table's name).
+        batch_size: columns per batch (split as evenly as possible).
+        batch_headers: explicit batches, overriding batch_size.
+        epochs: fixed number of epochs, or None for automatic with early stopping.
+        seed: makes training deterministic on CPU.
+        device: 'auto' (CUDA when present), 'cpu' or 'cuda'.
+        replace: retrain over an existing trained model of that name.
+        progress: called after every epoch of every batch.
+    """
+    tc = TrainConfig(epochs=epochs, seed=seed, device=resolve_device(device))
+    relation, n_rows = _source(con, table)
+    model = _check_name(model or relation.name, "model")
+    ensure_schema(con)
+    start = time.perf_counter()
+    with transaction(con):
+        status = _model_status(con, model)
+        if status == "trained" and not replace:
+            raise ModelExists(f"model {model!r} already exists; pass replace=True to retrain it")
+        if status != "planned":
+            _delete_model_rows(con, model)
+            _write_plan(con, model, relation, table, n_rows, batch_size, batch_headers)
+        else:
+            con.execute("DELETE FROM duck_synth.artifacts WHERE model = ?", [model])
+        batches = read_batches(con, model)
+        profile = {c.name: c for c in read_columns(con, model)}
+        skipped = [c.name for c in profile.values() if c.encoder == "unsupported"]
+        if skipped:
+            msg = f"table {table!r}: skipping columns of unsupported types (output has them as NULL): " + ", ".join(
+                f"{c!r} ({profile[c].duckdb_type})" for c in skipped)
+            log.warning(msg)
+            warnings.warn(msg, stacklevel=2)
+        names = [c for b in batches for c in b]
+        specs = [(c, profile[c].duckdb_type, profile[c].encoder) for c in names]
+        frame = _read_source(con, relation, specs)
+        columns, tokens = _fit_encoders(con, model, frame, specs, profile)
+        fits = []
+        for index, targets in enumerate(batches):
+            fits.append(_train_batch(con, model, index, batches, columns, tokens, tc, n_rows, progress))
+        summary = {"epochs": [f.epochs_run for f in fits], "val_loss": [f.best_val_loss for f in fits],
+                   "seconds": [round(f.seconds, 3) for f in fits]}
+        con.execute(
+            "UPDATE duck_synth.models SET status = 'trained', seed = ?, device = ?, training = ?,"
+            " trained_at = current_timestamp, n_rows = ?, duck_synth_version = ? WHERE model = ?",
+            [seed, tc.device, json.dumps(summary), n_rows, __version__, model],
+        )
+    seconds = time.perf_counter() - start
+    log.info("trained model %r on %d rows in %.1fs", model, n_rows, seconds)
+    return TrainResult(model, batches, skipped, n_rows, tc.device, seconds, summary["epochs"], summary["val_loss"])
+
+
+def _fit_encoders(con, model: str, frame: pl.DataFrame, specs, profile):
+    """Fit each column's encoder, store its state, and return (specs, tokens per column)."""
+    columns: dict[str, ColumnSpec] = {}
+    tokens: dict[str, np.ndarray] = {}
+    for name, dtype, kind in specs:
+        enc = encoders.get(kind)
+        try:
+            state = enc.analyze(frame[name], dtype)
+            tokens[name] = enc.encode(state, frame[name])
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise DuckSynthError(f"column {name!r} ({dtype}, encoder {kind}) cannot be encoded: {exc}") from exc
+        columns[name] = ColumnSpec(name, profile[name].ordinal, dtype, kind, state)
+        lower, upper = getattr(state, "lower", None), getattr(state, "upper", None)
+        con.execute(
+            "UPDATE duck_synth.columns SET encoder_state = ?, lower_bound = ?, upper_bound = ?"
+            " WHERE model = ? AND column_name = ?",
+            [encoders.state_to_json(kind, state), lower, upper, model, name],
+        )
+    return columns, tokens
+
+
+def _train_batch(con, model, index, batches, columns, tokens, tc: TrainConfig, n_rows, progress) -> FitResult:
+    targets = batches[index]
+    earlier = [c for b in batches[:index] for c in b]
+    context = choose_context(earlier, targets, tokens)
+    cards = {c: columns[c].encoder.cardinalities(columns[c].state) for c in targets + context}
+    minibatch, hidden, max_epochs = size_for(n_rows)
+    cfg = ModelConfig(
+        context_cards=tuple(cards[c][0] for c in context),
+        target_cards=tuple(v for c in targets for v in cards[c]),
+        target_groups=tuple(i for i, c in enumerate(targets) for _ in cards[c]),
+        hidden=hidden,
+    )
+    matrix = np.concatenate([tokens[c][:, :1] for c in context] + [tokens[c] for c in targets], axis=1)
+    epochs = tc.epochs or max_epochs
+
+    def report(epoch: int, loss: float, val: float | None, seconds: float) -> None:
+        log.info("model %r batch %d/%d epoch %d/%d loss %.4f val %s", model, index + 1, len(batches),
+                 epoch, epochs, loss, "-" if val is None else f"{val:.4f}")
+        if progress:
+            progress(Progress(index, len(batches), epoch, epochs, loss, val, seconds))
+
+    result = fit(matrix, cfg, tc, minibatch, epochs, report)
+    save_batch(con, model, BatchArtifact(index, targets, context, result.model))
+    return result
+
+
+def _typed_select(tm: TrainedModel, source: str) -> str:
+    """SELECT list casting decoded columns back to the source's DuckDB types (NULL for skipped ones)."""
+    parts = []
+    for name, dtype in tm.source_columns:
+        spec = tm.columns.get(name)
+        expr = spec.encoder.write_sql(quote(name), dtype) if spec else f"CAST(NULL AS {dtype})"
+        parts.append(f"{expr} AS {quote(name)}")
+    return f"SELECT {', '.join(parts)} FROM {source}"
+
+
+def _check_n(n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InvalidArgument(f"n must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def generate(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    n: int,
+    seed: int | None = None,
+    into: str | None = None,
+    replace: bool = False,
+    device: str = "auto",
+) -> pl.DataFrame | str:
+    """Generate ``n`` synthetic records typed like the model's source table.
+
+    Args:
+        con: DuckDB connection holding the model.
+        model: model name.
+        n: number of records.
+        seed: same model + n + seed => identical rows (on the same device); None = random.
+        into: write a DuckDB table of this name (one transaction) and return its name;
+            without it, return a Polars DataFrame.
+        replace: replace an existing ``into`` table.
+        device: 'auto', 'cpu' or 'cuda'.
+    """
+    n = _check_n(n)
+    seed = fresh_seed() if seed is None else int(seed)
+    dev = resolve_device(device)
+    tm = load_model(con, _check_name(model, "model"), dev)
+    start = time.perf_counter()
+    if into is None:
+        parts = [_cast_chunk(con, tm, chunk) for chunk in sample_chunks(tm, n, seed, dev)]
+        out = pl.concat(parts)
+        log.info("generated %d rows in %.2fs", n, time.perf_counter() - start)
+        return out
+    target = target_name(into)
+    with transaction(con):
+        if _table_exists(con, target):
+            if not replace:
+                raise TableExists(f"table {into!r} already exists; pass replace=True to overwrite it")
+            con.execute(f"DROP TABLE {target}")
+        for i, chunk in enumerate(sample_chunks(tm, n, seed, dev)):
+            view = f"duck_synth_chunk_{uuid.uuid4().hex}"
+            con.register(view, chunk.to_arrow())
+            try:
+                sql = _typed_select(tm, quote(view))
+                con.execute(f"CREATE TABLE {target} AS {sql}" if i == 0 else f"INSERT INTO {target} {sql}")
+            finally:
+                con.unregister(view)
+    log.info("wrote %d rows into %s in %.2fs", n, into, time.perf_counter() - start)
+    return into
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, target_sql: str) -> bool:
+    try:
+        con.execute(f"SELECT 1 FROM {target_sql} LIMIT 0")
+        return True
+    except duckdb.CatalogException:
+        return False
+
+
+def _cast_chunk(con: duckdb.DuckDBPyConnection, tm: TrainedModel, chunk: pl.DataFrame) -> pl.DataFrame:
+    cur = con.cursor()  # a private cursor: registering a view must not disturb the caller's one
+    try:
+        cur.register("duck_synth_chunk", chunk.to_arrow())
+        return pl.from_arrow(cur.sql(_typed_select(tm, "duck_synth_chunk")).to_arrow_table())
+    finally:
+        cur.close()
+
+
+def models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The models stored in this database (duck_synth.models), as a Polars frame."""
+    if not has_schema(con):
+        return pl.DataFrame(schema={"model": pl.String, "source_table": pl.String, "status": pl.String})
+    return pl.from_arrow(con.sql(
+        "SELECT model, source_table, status, n_rows, batch_size, device, seed, trained_at, duck_synth_version"
+        " FROM duck_synth.models ORDER BY model").to_arrow_table())
+
+
+def drop_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Delete a model and all its metadata, in one transaction."""
+    if _model_status(con, _check_name(name, "model")) is None:
+        raise ModelNotFound(f"model {name!r} does not exist")
+    with transaction(con):
+        _delete_model_rows(con, name)

@@ -1,0 +1,149 @@
+"""Trained models stored inside the DuckDB file: safetensors weights + JSON, with checksums.
+
+Loading never executes code: weights are safetensors, configs and encoder states are JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from . import encoders
+from .errors import ArtifactError, ModelNotFound
+from .model import BatchModel, ModelConfig
+
+FORMAT_VERSION = 1
+"""Bumped whenever stored artifacts change incompatibly; older models are then refused."""
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A modelled column: its source name and type and its fitted encoder."""
+
+    name: str
+    ordinal: int
+    duckdb_type: str
+    kind: str
+    state: Any
+
+    @property
+    def encoder(self) -> encoders.Encoder:
+        return encoders.get(self.kind)
+
+
+@dataclass(frozen=True)
+class BatchArtifact:
+    """One batch's network and which columns it reads (context) and writes (targets)."""
+
+    index: int
+    targets: list[str]
+    context: list[str]
+    model: BatchModel
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """Everything generation needs, rebuilt from the database."""
+
+    name: str
+    source_table: str
+    source_columns: list[tuple[str, str]]  # every source column (name, DuckDB type), in order
+    columns: dict[str, ColumnSpec]  # modelled columns by name
+    batches: list[BatchArtifact]
+
+
+def _checksum(weights: bytes, config: str) -> str:
+    return hashlib.sha256(weights + config.encode("utf-8")).hexdigest()
+
+
+def save_batch(con: duckdb.DuckDBPyConnection, model: str, art: BatchArtifact) -> None:
+    """Insert one batch's weights and config (inside the caller's transaction)."""
+    state = {k: v.detach().to("cpu").contiguous() for k, v in art.model.state_dict().items()}
+    weights = save_safetensors(state)
+    config = json.dumps({
+        "format_version": FORMAT_VERSION,
+        "model_config": art.model.cfg.to_dict(),
+        "targets": art.targets,
+        "context": art.context,
+    })
+    con.execute(
+        "INSERT INTO duck_synth.artifacts (model, batch_index, config, weights, sha256) VALUES (?, ?, ?, ?, ?)",
+        [model, art.index, config, weights, _checksum(weights, config)],
+    )
+
+
+def _load_batch(model: str, index: int, config: str, weights: bytes, sha: str, device: str) -> BatchArtifact:
+    if _checksum(weights, config) != sha:
+        raise ArtifactError(f"model {model!r} batch {index}: stored weights fail their checksum (tampered or truncated)")
+    try:
+        meta = json.loads(config)
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ArtifactError(
+                f"model {model!r} was stored in artifact format {meta.get('format_version')!r}; this duck_synth"
+                f" reads format {FORMAT_VERSION}: retrain it"
+            )
+        net = BatchModel(ModelConfig.from_dict(meta["model_config"]))
+        net.load_state_dict(load_safetensors(bytes(weights)))
+    except ArtifactError:
+        raise
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise ArtifactError(f"model {model!r} batch {index}: stored artifact is corrupt: {exc}") from exc
+    net.to(device).eval()
+    return BatchArtifact(index, list(meta["targets"]), list(meta["context"]), net)
+
+
+def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu") -> TrainedModel:
+    """Rebuild a trained model from the duck_synth tables.
+
+    Raises:
+        ModelNotFound: no trained model of that name.
+        ArtifactError: the stored artifact is corrupt or from an incompatible version.
+    """
+    from .catalog import fetch_one, has_schema
+
+    row = None
+    if has_schema(con):
+        row = fetch_one(con, "SELECT source_table, status FROM duck_synth.models WHERE model = ?", [name])
+    if row is None or row[1] != "trained":
+        known = trained_models(con)
+        hint = f"; trained models: {', '.join(map(repr, known))}" if known else "; no model is trained in this database"
+        state = " is planned but not trained" if row else " does not exist"
+        raise ModelNotFound(f"model {name!r}{state}{hint}")
+    cols = con.execute(
+        "SELECT column_name, ordinal, duckdb_type, encoder, encoder_state FROM duck_synth.columns"
+        " WHERE model = ? ORDER BY ordinal",
+        [name],
+    ).fetchall()
+    specs = {}
+    for col, ordinal, dtype, kind, state in cols:
+        if state is not None:
+            _, st = encoders.state_from_json(state)
+            specs[col] = ColumnSpec(col, ordinal, dtype, kind, st)
+    arts = con.execute(
+        "SELECT batch_index, config, weights, sha256 FROM duck_synth.artifacts WHERE model = ? ORDER BY batch_index",
+        [name],
+    ).fetchall()
+    if not arts:
+        raise ArtifactError(f"model {name!r} has no stored weights in duck_synth.artifacts")
+    batches = [_load_batch(name, i, c, w, s, device) for i, c, w, s in arts]
+    missing = [c for b in batches for c in b.targets + b.context if c not in specs]
+    if missing:
+        raise ArtifactError(f"model {name!r}: encoder state missing for columns {missing!r}")
+    return TrainedModel(name, row[0], [(c[0], c[2]) for c in cols], specs, batches)
+
+
+def trained_models(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of the trained models in this database."""
+    from .catalog import has_schema
+
+    if not has_schema(con):
+        return []
+    return [r[0] for r in con.execute(
+        "SELECT model FROM duck_synth.models WHERE status = 'trained' ORDER BY model").fetchall()]

@@ -1,0 +1,186 @@
+"""The duck_synth schema inside the user's database, and safe handling of SQL names.
+
+Everything that touches metadata goes through here: quoting identifiers, resolving the
+table a user named, loading the shipped ``.sql`` files, and all-or-nothing transactions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+
+import duckdb
+
+from .errors import DuckSynthError, InvalidArgument, TableNotFound
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "duck_synth"
+
+
+@cache
+def load_sql(name: str) -> str:
+    """Return the text of a ``.sql`` file shipped in the package (``sql/`` in the repository)."""
+    return importlib.resources.files("duck_synth.sql").joinpath(name).read_text(encoding="utf-8")
+
+
+def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> tuple | None:
+    """First row of a query, or None; drains the result (DuckDB 2.0 blocks a connection
+    that still holds a partly fetched result, which ``fetchone`` would leave behind)."""
+    rows = con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    return rows[0] if rows else None
+
+
+def quote(identifier: str) -> str:
+    """Quote one SQL identifier so that any name (spaces, quotes, unicode, keywords) is safe."""
+    if "\x00" in identifier:
+        raise InvalidArgument(f"identifier {identifier!r} contains a NUL character")
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def split_name(name: str) -> list[str]:
+    """Split ``schema.table`` on dots outside double quotes; unquote each part.
+
+    A quoted part keeps its dots: ``"my.table"`` is the single part ``my.table``, and a
+    doubled quote inside quotes stands for one quote character.
+    """
+    parts: list[str] = []
+    buf: list[str] = []
+    i, quoted = 0, False
+    while i < len(name):
+        ch = name[i]
+        if ch == '"':
+            if quoted and i + 1 < len(name) and name[i + 1] == '"':
+                buf.append('"')
+                i += 1
+            else:
+                quoted = not quoted
+        elif ch == "." and not quoted:
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    if quoted:
+        raise InvalidArgument(f"name {name!r} has an unbalanced double quote")
+    parts.append("".join(buf))
+    if not all(parts) or len(parts) > 3:
+        raise InvalidArgument(f"{name!r} is not a valid table name")
+    return parts
+
+
+def qualified(parts: list[str] | tuple[str, ...]) -> str:
+    """Quote and join the parts of a qualified name."""
+    return ".".join(quote(p) for p in parts)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table or view found in the database."""
+
+    database: str
+    schema: str
+    name: str
+    kind: str  # 'table' or 'view'
+
+    @property
+    def sql(self) -> str:
+        """The fully qualified, quoted name, safe to splice into SQL."""
+        return qualified((self.database, self.schema, self.name))
+
+
+def resolve_relation(con: duckdb.DuckDBPyConnection, name: str) -> Relation:
+    """Find the table or view a user named.
+
+    The exact string is tried first as a name in the current search path (so a table
+    called ``my.table`` works unquoted), then as ``[database.][schema.]name``.
+
+    Raises:
+        TableNotFound: nothing of that name exists.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument(f"table name must be a non-empty string, got {name!r}")
+    rows = con.execute(
+        """
+        SELECT database_name, schema_name, table_name, 'table' FROM duckdb_tables()
+        UNION ALL
+        SELECT database_name, schema_name, view_name, 'view' FROM duckdb_views() WHERE NOT internal
+        """
+    ).fetchall()
+    current_db, current_schema = fetch_one(con, "SELECT current_database(), current_schema()")
+    candidates = [Relation(*r) for r in rows]
+
+    def pick(matches: list[Relation]) -> Relation | None:
+        if not matches:
+            return None
+        # prefer the current database and schema, then temp objects, then anything
+        def rank(r: Relation) -> tuple[int, int]:
+            return (r.database != current_db and r.database != "temp", r.schema != current_schema)
+
+        return sorted(matches, key=rank)[0]
+
+    exact = pick([r for r in candidates if r.name == name])
+    if exact:
+        return exact
+    try:
+        parts = split_name(name)
+    except InvalidArgument:
+        parts = []
+    found = None
+    if len(parts) == 1:
+        found = pick([r for r in candidates if r.name == parts[0]])
+    elif len(parts) == 2:
+        found = pick([r for r in candidates if (r.schema, r.name) == tuple(parts)]) or pick(
+            [r for r in candidates if (r.database, r.name) == tuple(parts) and r.schema == "main"]
+        )
+    elif len(parts) == 3:
+        found = pick([r for r in candidates if (r.database, r.schema, r.name) == tuple(parts)])
+    if found is None:
+        raise TableNotFound(f"table or view {name!r} does not exist")
+    return found
+
+
+def target_name(name: str) -> str:
+    """Quote a user-given output table name (``table`` or ``schema.table``)."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgument(f"output table name must be a non-empty string, got {name!r}")
+    return qualified(split_name(name))
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the duck_synth schema and its tables if they do not exist yet."""
+    con.execute(load_sql("schema.sql"))
+
+
+def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when this database already holds duck_synth metadata."""
+    row = fetch_one(
+        con,
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'models'"
+        " AND database_name = current_database()",
+        [SCHEMA],
+    )
+    return bool(row[0])
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All or nothing: commit when the block finishes, roll back on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error as exc:  # the transaction may already be aborted
+            log.debug("rollback failed: %s", exc)
+        raise
+    else:
+        try:
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            raise DuckSynthError(f"could not commit to the database: {exc}") from exc

@@ -1,0 +1,51 @@
+"""One error hierarchy for everything duck_synth tells a user.
+
+Every message names the thing that is wrong (table, column, model, value) so that
+the CLI can print it as one line and tests can assert it verbatim.
+"""
+
+from __future__ import annotations
+
+
+class DuckSynthError(Exception):
+    """Base class of every error duck_synth raises on purpose."""
+
+
+class TableNotFound(DuckSynthError):
+    """The source table or view does not exist."""
+
+
+class EmptyTable(DuckSynthError):
+    """The source table has no rows to learn from."""
+
+
+class UnsupportedColumnType(DuckSynthError):
+    """No column of the source table has a type duck_synth can model."""
+
+
+class ModelNotFound(DuckSynthError):
+    """No trained model of that name is stored in the database."""
+
+
+class ModelExists(DuckSynthError):
+    """A model of that name exists and replace=True was not given."""
+
+
+class TableExists(DuckSynthError):
+    """The output table exists and replace=True was not given."""
+
+
+class InvalidPlan(DuckSynthError):
+    """The column batches (batch_size, batch_headers or duck_synth.batches) are inconsistent."""
+
+
+class InvalidArgument(DuckSynthError):
+    """An argument is out of range or of the wrong kind."""
+
+
+class ArtifactError(DuckSynthError):
+    """A stored model artifact is missing, tampered with, or from an incompatible version."""
+
+
+class TooManyInvalid(DuckSynthError):
+    """Generation spent its max_invalid budget before producing enough valid records."""

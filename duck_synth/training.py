@@ -1,0 +1,151 @@
+"""Fit one batch model on its token matrix: minibatches, AdamW, plateau LR decay, early stopping."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .errors import InvalidArgument
+from .model import BatchModel, ModelConfig, order_ranks
+
+log = logging.getLogger(__name__)
+
+ANY_ORDER_PROB = 0.25
+"""Share of steps trained on a random column order (the rest use the canonical order)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training knobs; ``epochs=None`` means automatic (a step budget plus early stopping)."""
+
+    epochs: int | None = None
+    seed: int = 0
+    device: str = "cpu"
+    lr: float = 3e-3
+    patience: int = 6
+    val_fraction: float = 0.1
+    any_order_prob: float = ANY_ORDER_PROB
+
+    def __post_init__(self) -> None:
+        if self.epochs is not None and (not isinstance(self.epochs, int) or self.epochs < 1):
+            raise InvalidArgument(f"epochs must be a positive integer or None, got {self.epochs!r}")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One epoch of one batch, as reported to a progress callback."""
+
+    batch: int
+    n_batches: int
+    epoch: int
+    epochs: int
+    loss: float
+    val_loss: float | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What training one batch produced."""
+
+    model: BatchModel
+    epochs_run: int
+    best_val_loss: float | None
+    train_loss: float
+    seconds: float
+
+
+def resolve_device(device: str) -> str:
+    """'auto' picks CUDA when present, else CPU; an explicit 'cuda' without a GPU is an error."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InvalidArgument("device 'cuda' was asked for but no CUDA GPU is available")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise InvalidArgument(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    return device
+
+
+def size_for(n_rows: int) -> tuple[int, int, int]:
+    """(minibatch rows, hidden width, max epochs) scaled to the data size."""
+    batch = int(np.clip(n_rows // 40, 64, 1024))
+    hidden = 64 if n_rows < 2000 else 128
+    steps_per_epoch = max(1, math.ceil(n_rows / batch))
+    max_epochs = int(np.clip(3000 // steps_per_epoch, 20, 150))
+    return batch, hidden, max_epochs
+
+
+def fit(
+    tokens: np.ndarray,
+    cfg: ModelConfig,
+    tc: TrainConfig,
+    minibatch: int,
+    epochs: int,
+    report: Callable[[int, float, float | None, float], None] | None = None,
+) -> FitResult:
+    """Train a BatchModel on ``tokens`` (N, S) and return the best weights seen on validation."""
+    torch.manual_seed(tc.seed)
+    gen = torch.Generator().manual_seed(tc.seed)
+    rng = np.random.default_rng(tc.seed)
+    device = torch.device(tc.device)
+    data = torch.as_tensor(tokens, dtype=torch.long)
+    n = data.shape[0]
+    n_val = int(n * tc.val_fraction) if n >= 50 else 0
+    perm = torch.randperm(n, generator=gen)
+    val, train = data[perm[:n_val]].to(device), data[perm[n_val:]].to(device)
+    model = BatchModel(cfg).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2)
+    groups = cfg.target_groups
+    columns = sorted(set(groups))
+    canonical = order_ranks(groups, columns).to(device)
+    autocast = device.type == "cuda"
+    best, best_state, bad, start = math.inf, None, 0, time.perf_counter()
+    epoch = train_loss = 0.0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        total, steps = 0.0, 0
+        for idx in torch.randperm(train.shape[0], generator=gen).split(minibatch):
+            ranks = canonical
+            if len(columns) > 1 and rng.random() < tc.any_order_prob:
+                ranks = order_ranks(groups, list(rng.permutation(columns))).to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                loss = model.loss(train[idx.to(device)], ranks)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            total, steps = total + loss.item(), steps + 1
+        train_loss = total / max(1, steps)
+        val_loss = _evaluate(model, val, canonical, autocast) if n_val else None
+        if report:
+            report(epoch, train_loss, val_loss, time.perf_counter() - start)
+        monitored = val_loss if val_loss is not None else train_loss
+        sched.step(monitored)
+        if monitored < best - 1e-4:
+            best, bad = monitored, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad += 1
+            if tc.epochs is None and bad >= tc.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return FitResult(model, int(epoch), best if n_val else None, train_loss, time.perf_counter() - start)
+
+
+@torch.no_grad()
+def _evaluate(model: BatchModel, val: torch.Tensor, ranks: torch.Tensor, autocast: bool) -> float:
+    model.eval()
+    total = 0.0
+    for chunk in val.split(8192):
+        with torch.autocast(val.device.type, dtype=torch.bfloat16, enabled=autocast):
+            total += float(model.loss(chunk, ranks)) * chunk.shape[0]
+    return total / val.shape[0]

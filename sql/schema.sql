@@ -1,0 +1,47 @@
+-- duck_synth metadata: plain tables in the user's database (schema duck_synth).
+-- Users may read all of them and edit duck_synth.batches / duck_synth.columns.encoder before training.
+CREATE SCHEMA IF NOT EXISTS duck_synth;
+
+CREATE TABLE IF NOT EXISTS duck_synth.models (
+    model VARCHAR NOT NULL,             -- model name
+    source_table VARCHAR NOT NULL,      -- table or view the model learns from (as the user named it)
+    status VARCHAR NOT NULL,            -- 'planned' (metadata only) or 'trained'
+    batch_size INTEGER,                 -- columns per batch asked for when planned
+    n_rows BIGINT,                      -- rows in the source when profiled
+    seed BIGINT,                        -- training seed
+    device VARCHAR,                     -- device training ran on
+    training VARCHAR,                   -- JSON: epochs, losses, seconds per batch
+    duck_synth_version VARCHAR NOT NULL,
+    created_at TIMESTAMP DEFAULT current_timestamp,
+    trained_at TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS duck_synth.columns (
+    model VARCHAR NOT NULL,
+    column_name VARCHAR NOT NULL,
+    ordinal INTEGER NOT NULL,           -- 0-based position in the source
+    duckdb_type VARCHAR NOT NULL,       -- the source's type, restored on output
+    encoder VARCHAR NOT NULL,           -- numeric | datetime | boolean | categorical | text | uuid | unsupported
+    null_rate DOUBLE,
+    cardinality BIGINT,                 -- approximate distinct non-NULL values
+    min_value VARCHAR,
+    max_value VARCHAR,
+    lower_bound DOUBLE,                 -- protected bounds (numeric/datetime), set by training
+    upper_bound DOUBLE,
+    encoder_state VARCHAR               -- JSON, set by training
+);
+
+CREATE TABLE IF NOT EXISTS duck_synth.batches (
+    model VARCHAR NOT NULL,
+    batch_index INTEGER NOT NULL,       -- 0-based; batch k is conditioned on batches < k
+    column_name VARCHAR NOT NULL,
+    position INTEGER NOT NULL           -- order of the column inside its batch
+);
+
+CREATE TABLE IF NOT EXISTS duck_synth.artifacts (
+    model VARCHAR NOT NULL,
+    batch_index INTEGER NOT NULL,
+    config VARCHAR NOT NULL,            -- JSON: network config, context and target columns
+    weights BLOB NOT NULL,              -- safetensors bytes (never pickle)
+    sha256 VARCHAR NOT NULL             -- checksum of weights || config
+);
