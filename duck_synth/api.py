@@ -12,17 +12,18 @@ import logging
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from . import __version__, encoders
 from .artifacts import BatchArtifact, ColumnSpec, TrainedModel, load_model, save_batch
 from .catalog import (
-    Relation, ensure_schema, fetch_one, has_schema, quote, resolve_relation, target_name, transaction,
+    Relation, ensure_schema, fetch_one, has_schema, table_exists, quote, resolve_relation, target_name, transaction,
 )
 from .context import choose_context
 from .errors import (
@@ -281,70 +282,113 @@ def _check_n(n: object) -> int:
     return int(n)
 
 
+def typed_chunks(
+    con: duckdb.DuckDBPyConnection, tm: TrainedModel, n: int, seed: int, device: str,
+    seeds: pl.DataFrame | None = None,
+) -> Iterator[pa.Table]:
+    """Synthetic rows in chunks, as Arrow tables typed exactly like the source table.
+
+    Casting back to the source types happens in DuckDB (``write_sql`` of each encoder) on a
+    private cursor, so the caller's connection and transaction are undisturbed.
+    """
+    cur = con.cursor()
+    try:
+        for chunk in sample_chunks(tm, n, seed, device, seeds):
+            view = f"duck_synth_chunk_{uuid.uuid4().hex}"
+            cur.register(view, chunk.to_arrow())
+            try:
+                yield cur.sql(_typed_select(tm, quote(view))).to_arrow_table()
+            finally:
+                cur.unregister(view)
+    finally:
+        cur.close()
+
+
+def read_seeds(con: duckdb.DuckDBPyConnection, tm: TrainedModel, seeds: str | pl.DataFrame) -> pl.DataFrame:
+    """Seed values (a table/view name or a frame) in the encoders' read form.
+
+    Raises:
+        InvalidArgument: a seed column is not a modelled column of the model, or its values
+            cannot be cast to the column's type.
+    """
+    cur = con.cursor()
+    try:
+        if isinstance(seeds, str):
+            source = resolve_relation(cur, seeds).sql
+        else:
+            cur.register("duck_synth_seeds", seeds.to_arrow())
+            source = "duck_synth_seeds"
+        names = [r[0] for r in cur.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        unknown = [c for c in names if c not in tm.columns]
+        if unknown or not names:
+            raise InvalidArgument(
+                f"seed columns {', '.join(map(repr, unknown))} are not columns of model {tm.name!r}; "
+                f"its columns are {', '.join(map(repr, tm.columns))}" if unknown else "seeds have no columns"
+            )
+        types = dict(tm.source_columns)
+        select = ", ".join(
+            f"{tm.columns[c].encoder.read_sql(f'CAST({quote(c)} AS {types[c]})', types[c])} AS {quote(c)}"
+            for c in names
+        )
+        try:
+            return pl.from_arrow(cur.sql(f"SELECT {select} FROM {source}").to_arrow_table())
+        except duckdb.ConversionException as exc:
+            raise InvalidArgument(f"seed values do not fit the model's column types: {exc}") from exc
+    finally:
+        cur.close()
+
+
 def generate(
     con: duckdb.DuckDBPyConnection,
     model: str,
-    n: int,
+    n: int | None = None,
     seed: int | None = None,
     into: str | None = None,
     replace: bool = False,
     device: str = "auto",
+    seeds: str | pl.DataFrame | None = None,
 ) -> pl.DataFrame | str:
-    """Generate ``n`` synthetic records typed like the model's source table.
+    """Generate synthetic records typed like the model's source table.
 
     Args:
         con: DuckDB connection holding the model.
         model: model name.
-        n: number of records.
+        n: number of records (not needed with ``seeds``).
         seed: same model + n + seed => identical rows (on the same device); None = random.
         into: write a DuckDB table of this name (one transaction) and return its name;
             without it, return a Polars DataFrame.
         replace: replace an existing ``into`` table.
         device: 'auto', 'cpu' or 'cuda'.
+        seeds: a table/view name or a frame whose columns are some of the model's columns:
+            one record per seed row, keeping those values and generating the rest
+            conditionally on them.
     """
-    n = _check_n(n)
     seed = fresh_seed() if seed is None else int(seed)
     dev = resolve_device(device)
     tm = load_model(con, _check_name(model, "model"), dev)
+    seed_frame = read_seeds(con, tm, seeds) if seeds is not None else None
+    n = seed_frame.height if seed_frame is not None else _check_n(n)
     start = time.perf_counter()
     if into is None:
-        parts = [_cast_chunk(con, tm, chunk) for chunk in sample_chunks(tm, n, seed, dev)]
-        out = pl.concat(parts)
+        parts = list(typed_chunks(con, tm, n, seed, dev, seed_frame))
+        out = pl.from_arrow(pa.concat_tables(parts)) if parts else pl.DataFrame()
         log.info("generated %d rows in %.2fs", n, time.perf_counter() - start)
         return out
     target = target_name(into)
     with transaction(con):
-        if _table_exists(con, target):
+        if table_exists(con, into):
             if not replace:
                 raise TableExists(f"table {into!r} already exists; pass replace=True to overwrite it")
             con.execute(f"DROP TABLE {target}")
-        for i, chunk in enumerate(sample_chunks(tm, n, seed, dev)):
-            view = f"duck_synth_chunk_{uuid.uuid4().hex}"
-            con.register(view, chunk.to_arrow())
+        for i, chunk in enumerate(typed_chunks(con, tm, n, seed, dev, seed_frame)):
+            con.register("duck_synth_typed_chunk", chunk)
             try:
-                sql = _typed_select(tm, quote(view))
+                sql = "SELECT * FROM duck_synth_typed_chunk"
                 con.execute(f"CREATE TABLE {target} AS {sql}" if i == 0 else f"INSERT INTO {target} {sql}")
             finally:
-                con.unregister(view)
+                con.unregister("duck_synth_typed_chunk")
     log.info("wrote %d rows into %s in %.2fs", n, into, time.perf_counter() - start)
     return into
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, target_sql: str) -> bool:
-    try:
-        con.execute(f"SELECT 1 FROM {target_sql} LIMIT 0")
-        return True
-    except duckdb.CatalogException:
-        return False
-
-
-def _cast_chunk(con: duckdb.DuckDBPyConnection, tm: TrainedModel, chunk: pl.DataFrame) -> pl.DataFrame:
-    cur = con.cursor()  # a private cursor: registering a view must not disturb the caller's one
-    try:
-        cur.register("duck_synth_chunk", chunk.to_arrow())
-        return pl.from_arrow(cur.sql(_typed_select(tm, "duck_synth_chunk")).to_arrow_table())
-    finally:
-        cur.close()
 
 
 def models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

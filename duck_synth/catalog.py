@@ -151,6 +151,21 @@ def target_name(name: str) -> str:
     return qualified(split_name(name))
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the output name (``table``, ``schema.table`` or ``db.schema.table``) is taken."""
+    parts = split_name(name)
+    db, schema = fetch_one(con, "SELECT current_database(), current_schema()")
+    full = {1: [db, schema], 2: [db], 3: []}[len(parts)] + parts
+    row = fetch_one(
+        con,
+        "SELECT count(*) FROM (SELECT database_name, schema_name, table_name FROM duckdb_tables()"
+        " UNION ALL SELECT database_name, schema_name, view_name FROM duckdb_views())"
+        " WHERE database_name = ? AND schema_name = ? AND table_name = ?",
+        full,
+    )
+    return bool(row[0])
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the duck_synth schema and its tables if they do not exist yet."""
     con.execute(load_sql("schema.sql"))
