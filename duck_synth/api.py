@@ -116,8 +116,8 @@ def plan(
     """
     relation, n_rows = _source(con, table)
     model = _check_name(model or relation.name, "model")
-    ensure_schema(con)
     with transaction(con):
+        ensure_schema(con)
         if _model_status(con, model) is not None:
             if not replace:
                 raise ModelExists(f"model {model!r} already exists; pass replace=True to plan it again")
@@ -181,9 +181,9 @@ def train(
     tc = TrainConfig(epochs=epochs, seed=seed, device=resolve_device(device))
     relation, n_rows = _source(con, table)
     model = _check_name(model or relation.name, "model")
-    ensure_schema(con)
     start = time.perf_counter()
     with transaction(con):
+        ensure_schema(con)
         status = _model_status(con, model)
         if status == "trained" and not replace:
             raise ModelExists(f"model {model!r} already exists; pass replace=True to retrain it")
@@ -380,11 +380,13 @@ def generate(
             if not replace:
                 raise TableExists(f"table {into!r} already exists; pass replace=True to overwrite it")
             con.execute(f"DROP TABLE {target}")
-        for i, chunk in enumerate(typed_chunks(con, tm, n, seed, dev, seed_frame)):
+        # explicit DDL: Arrow has no HUGEINT/UUID/ENUM, so the inserts cast to the exact source types
+        columns = ", ".join(f"{quote(name)} {dtype}" for name, dtype in tm.source_columns)
+        con.execute(f"CREATE TABLE {target} ({columns})")
+        for chunk in typed_chunks(con, tm, n, seed, dev, seed_frame):
             con.register("duck_synth_typed_chunk", chunk)
             try:
-                sql = "SELECT * FROM duck_synth_typed_chunk"
-                con.execute(f"CREATE TABLE {target} AS {sql}" if i == 0 else f"INSERT INTO {target} {sql}")
+                con.execute(f"INSERT INTO {target} SELECT * FROM duck_synth_typed_chunk")
             finally:
                 con.unregister("duck_synth_typed_chunk")
     log.info("wrote %d rows into %s in %.2fs", n, into, time.perf_counter() - start)

@@ -68,7 +68,11 @@ class BatchModel(nn.Module):
         self.seen = nn.Parameter(torch.zeros(t, s, h))  # what "input k is visible" adds for target j
         self.w2 = nn.Parameter(torch.randn(t, h, h) / math.sqrt(h))  # (T, H, H)
         self.b2 = nn.Parameter(torch.zeros(t, h))
-        self.heads = nn.ModuleList(nn.Linear(h, v) for v in cfg.target_cards)
+        v = max(cfg.target_cards)
+        self.head_w = nn.Parameter(torch.randn(t, h, v) / math.sqrt(h))  # (T, H, V) padded to the largest vocab
+        self.head_b = nn.Parameter(torch.zeros(t, v))
+        valid = torch.arange(v)[None, :] < torch.tensor(cfg.target_cards)[:, None]
+        self.register_buffer("pad", torch.where(valid, 0.0, float("-inf")), persistent=False)  # (T, V)
         self.drop = nn.Dropout(cfg.dropout)
 
     def visibility(self, ranks: torch.Tensor) -> torch.Tensor:
@@ -88,20 +92,20 @@ class BatchModel(nn.Module):
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.emb(tokens + self.offsets)  # (B, S, d)
 
-    def forward(self, tokens: torch.Tensor, ranks: torch.Tensor) -> list[torch.Tensor]:
-        """Logits of every target sub-column given its predecessors in the order ``ranks``."""
+    def forward(self, tokens: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
+        """Logits (B, T, V) of every target sub-column given its predecessors in the order ``ranks``;
+        entries past a sub-column's vocabulary are -inf."""
         w, bias = self.first_layer(self.visibility(ranks))
         x = self.drop(self.embed(tokens).flatten(1))  # (B, S*d)
         z = F.gelu((x @ w).view(x.shape[0], self.n_tgt, -1) + bias)  # (B, T, H)
         z = self.drop(z)
         z = F.gelu(torch.einsum("bth,thg->btg", z, self.w2) + self.b2) + z  # (B, T, H)
-        return [head(z[:, j]) for j, head in enumerate(self.heads)]
+        return torch.einsum("bth,thv->btv", z, self.head_w) + self.head_b + self.pad  # (B, T, V)
 
     def loss(self, tokens: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy over target sub-columns."""
         logits = self.forward(tokens, ranks)
-        targets = tokens[:, self.n_ctx :]
-        return sum(F.cross_entropy(lg, targets[:, j]) for j, lg in enumerate(logits)) / self.n_tgt
+        return F.cross_entropy(logits.flatten(0, 1).float(), tokens[:, self.n_ctx :].flatten())
 
     @torch.no_grad()
     def sample(
@@ -111,6 +115,7 @@ class BatchModel(nn.Module):
         given: torch.Tensor | None = None,
         given_mask: torch.Tensor | None = None,
         column_order: list[int] | None = None,
+        stream_rows: int | None = None,
     ) -> torch.Tensor:
         """Sample target tokens for each row of ``context``.
 
@@ -120,6 +125,8 @@ class BatchModel(nn.Module):
             given: (B, T) target tokens that are fixed (seed fields); used where ``given_mask``.
             given_mask: (T,) bool, sub-columns taken from ``given`` instead of sampled.
             column_order: order of the batch's columns; given columns must come first.
+            stream_rows: uniforms are drawn this many at a time (>= B) and the first B used,
+                so row i gets the same draws whatever B is: a larger n extends a smaller one.
 
         Returns:
             (B, T) target tokens.
@@ -141,8 +148,10 @@ class BatchModel(nn.Module):
             wj = w[:, :, j, :].reshape(self.n_tok * self.cfg.emb_dim, -1)  # (S*d, H)
             z = F.gelu(x.flatten(1) @ wj + bias[j])
             z = F.gelu(z @ self.w2[j] + self.b2[j]) + z
-            probs = torch.softmax(self.heads[j](z).float(), dim=-1)
-            tok = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            probs = torch.softmax((z @ self.head_w[j] + self.head_b[j] + self.pad[j]).float(), dim=-1)
+            u = torch.rand(max(b, stream_rows or b), generator=generator, device=probs.device)[:b]
+            cdf = probs.cumsum(-1)
+            tok = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).squeeze(1).clamp_(max=self.cfg.target_cards[j] - 1)
             pos = self.n_ctx + j
             tokens[:, pos] = tok
             x[:, pos] = self.emb(tok + self.offsets[pos])

@@ -20,8 +20,8 @@ def test_target_logits_ignore_later_targets():
     changed[0, 2 + 1] = 0  # a sub-column of column 1, which comes last
     after = net(changed, ranks)
     for j in (0, 3):  # columns 0 and 2 come before column 1: unaffected
-        assert torch.allclose(base[j], after[j])
-    assert not torch.allclose(base[2], after[2])  # column 1's second sub-column sees its first
+        assert torch.allclose(base[0, j], after[0, j])
+    assert not torch.allclose(base[0, 2], after[0, 2])  # column 1's second sub-column sees its first
 
 
 def test_sampling_is_reproducible_and_respects_given_values():
