@@ -246,10 +246,12 @@ def _train_batch(con, model, index, batches, columns, tokens, tc: TrainConfig, n
     context = choose_context(earlier, targets, tokens)
     cards = {c: columns[c].encoder.cardinalities(columns[c].state) for c in targets + context}
     minibatch, hidden, max_epochs = size_for(n_rows)
+    ordinal = {c: columns[c].kind in ("numeric", "datetime") for c in targets + context}
     cfg = ModelConfig(
         context_cards=tuple(cards[c][0] for c in context),
         target_cards=tuple(v for c in targets for v in cards[c]),
         target_groups=tuple(i for i, c in enumerate(targets) for _ in cards[c]),
+        ordinal=tuple(ordinal[c] for c in context) + tuple(ordinal[c] for c in targets for _ in cards[c]),
         hidden=hidden,
     )
     matrix = np.concatenate([tokens[c][:, :1] for c in context] + [tokens[c] for c in targets], axis=1)

@@ -1,15 +1,16 @@
 """The per-batch network: an autoregressive model over token sub-columns.
 
 Each row is ``S = C + T`` integer tokens: ``C`` context tokens (one per column of earlier
-batches, always visible) followed by ``T`` target tokens (this batch's sub-columns). Target
-``j`` is predicted from the embeddings of the context and of the targets that come before
-it in the current *order*. Every target has its own first layer, computed for all targets
-at once as one masked matmul; one shared residual layer per target follows; a linear head
-per target gives logits over that sub-column's vocabulary.
+batches, always visible) followed by ``T`` target tokens (this batch's sub-columns). Every
+token is embedded and projected into a shared hidden space; target ``j`` sees the sum of the
+projections of the context and of the targets before it in the current *order* (an exclusive
+prefix sum, so one pass trains every target). A per-target residual layer and a head per
+target (one padded einsum) turn that into logits over the sub-column's vocabulary.
 
 The order is a permutation of the batch's columns (a column's sub-columns stay together).
 Training mixes the canonical order with random orders (any-order autoregression), so the
 same weights can condition on any subset of columns at generation time (seed fields).
+Sampling keeps the running sum, so each sampled token costs O(H·(H + V)) per row.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ class ModelConfig:
     context_cards: tuple[int, ...]  # vocabulary of each context token
     target_cards: tuple[int, ...]  # vocabulary of each target sub-column, canonical order
     target_groups: tuple[int, ...]  # column index (within the batch) of each target sub-column
+    ordinal: tuple[bool, ...] = ()  # per token (context then targets): numeric/datetime bins, ordered
     emb_dim: int = 16
     hidden: int = 128
-    dropout: float = 0.1
+    dropout: float = 0.3
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,9 +65,16 @@ class BatchModel(nn.Module):
         offsets = torch.tensor([0] + cards[:-1]).cumsum(0)
         self.register_buffer("offsets", offsets, persistent=False)
         self.emb = nn.Embedding(sum(cards), d)
-        self.w1 = nn.Parameter(torch.randn(t, s * d, h) / math.sqrt(s * d))  # (T, S*d, H)
-        self.b1 = nn.Parameter(torch.zeros(t, h))
-        self.seen = nn.Parameter(torch.zeros(t, s, h))  # what "input k is visible" adds for target j
+        nn.init.normal_(self.emb.weight, std=0.1)  # small: the ordinal path carries the first signal
+        self.proj = nn.Parameter(torch.randn(s, d, h) / math.sqrt(d))  # (S, d, H) one projection per input
+        # an ordinal token also enters as its position in [-1, 1] along a learned direction, so a
+        # monotone relation between numbers is learnable from little data
+        ordinal = torch.tensor(cfg.ordinal or (False,) * s, dtype=torch.float32)
+        self.register_buffer("is_ordinal", ordinal, persistent=False)
+        self.register_buffer("card", torch.tensor(cards, dtype=torch.float32), persistent=False)
+        self.ord_dir = nn.Parameter(torch.randn(s, h) / math.sqrt(h))
+        self.b1 = nn.Parameter(torch.zeros(t, h))  # which target is being predicted
+        self.norm = nn.LayerNorm(h)
         self.w2 = nn.Parameter(torch.randn(t, h, h) / math.sqrt(h))  # (T, H, H)
         self.b2 = nn.Parameter(torch.zeros(t, h))
         v = max(cfg.target_cards)
@@ -75,31 +84,26 @@ class BatchModel(nn.Module):
         self.register_buffer("pad", torch.where(valid, 0.0, float("-inf")), persistent=False)  # (T, V)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def visibility(self, ranks: torch.Tensor) -> torch.Tensor:
-        """(T, S) mask: context always visible; target k visible to j when it comes earlier."""
-        ctx = torch.ones(self.n_tgt, self.n_ctx, dtype=torch.bool, device=ranks.device)
-        tgt = ranks[None, :] < ranks[:, None]
-        return torch.cat([ctx, tgt], dim=1)
+    def contributions(self, tokens: torch.Tensor, first: int = 0) -> torch.Tensor:
+        """Projection of input tokens ``first, first+1, ...`` into the hidden space, (B, S', H)."""
+        k = slice(first, first + tokens.shape[1])
+        x = self.drop(self.emb(tokens + self.offsets[k]))  # (B, S', d)
+        pos = (2 * tokens + 1) / self.card[k] - 1  # (B, S') in [-1, 1]
+        return torch.einsum("bsd,sdh->bsh", x, self.proj[k]) + (pos * self.is_ordinal[k])[..., None] * self.ord_dir[k]
 
-    def first_layer(self, vis: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Masked first-layer weights (S*d, T*H) and bias (T, H) for a visibility mask."""
-        d = self.cfg.emb_dim
-        mask = vis.repeat_interleave(d, dim=1).to(self.w1.dtype)  # (T, S*d)
-        w = (self.w1 * mask[:, :, None]).permute(1, 0, 2).reshape(self.n_tok * d, -1)
-        bias = self.b1 + torch.einsum("ts,tsh->th", vis.to(self.seen.dtype), self.seen)
-        return w, bias
-
-    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.emb(tokens + self.offsets)  # (B, S, d)
+    def trunk(self, pre: torch.Tensor, j: slice | int) -> torch.Tensor:
+        """Per-target layers from the summed inputs ``pre`` (B, T', H) for targets ``j``."""
+        z = self.drop(F.gelu(self.norm(pre + self.b1[j])))
+        return F.gelu(torch.einsum("bth,thg->btg", z, self.w2[j]) + self.b2[j]) + z
 
     def forward(self, tokens: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
         """Logits (B, T, V) of every target sub-column given its predecessors in the order ``ranks``;
         entries past a sub-column's vocabulary are -inf."""
-        w, bias = self.first_layer(self.visibility(ranks))
-        x = self.drop(self.embed(tokens).flatten(1))  # (B, S*d)
-        z = F.gelu((x @ w).view(x.shape[0], self.n_tgt, -1) + bias)  # (B, T, H)
-        z = self.drop(z)
-        z = F.gelu(torch.einsum("bth,thg->btg", z, self.w2) + self.b2) + z  # (B, T, H)
+        p = self.contributions(tokens)
+        ctx = p[:, : self.n_ctx].sum(1, keepdim=True)  # (B, 1, H)
+        own = p[:, self.n_ctx :][:, torch.argsort(ranks)]  # targets in order
+        before = (own.cumsum(1) - own)[:, ranks]  # (B, T, H) sum over targets earlier in the order
+        z = self.trunk(ctx + before, slice(None))
         return torch.einsum("bth,thv->btv", z, self.head_w) + self.head_b + self.pad  # (B, T, V)
 
     def loss(self, tokens: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
@@ -132,27 +136,20 @@ class BatchModel(nn.Module):
             (B, T) target tokens.
         """
         b = context.shape[0]
-        groups = self.cfg.target_groups
-        order = column_order if column_order is not None else sorted(set(groups))
-        ranks = order_ranks(groups, order).to(context.device)
-        w, bias = self.first_layer(self.visibility(ranks))
-        w = w.view(self.n_tok, self.cfg.emb_dim, self.n_tgt, -1)  # (S, d, T, H)
-        tokens = torch.zeros(b, self.n_tok, dtype=torch.long, device=context.device)
-        tokens[:, : self.n_ctx] = context
+        order = column_order if column_order is not None else sorted(set(self.cfg.target_groups))
+        ranks = order_ranks(self.cfg.target_groups, order)
+        out = torch.zeros(b, self.n_tgt, dtype=torch.long, device=context.device)
         if given is not None and given_mask is not None:
-            tokens[:, self.n_ctx :][:, given_mask] = given[:, given_mask]
-        x = self.embed(tokens)  # (B, S, d)
+            out[:, given_mask] = given[:, given_mask]
+        running = self.contributions(context).sum(1)  # (B, H)
         for j in torch.argsort(ranks).tolist():
-            if given_mask is not None and bool(given_mask[j]):
-                continue
-            wj = w[:, :, j, :].reshape(self.n_tok * self.cfg.emb_dim, -1)  # (S*d, H)
-            z = F.gelu(x.flatten(1) @ wj + bias[j])
-            z = F.gelu(z @ self.w2[j] + self.b2[j]) + z
-            probs = torch.softmax((z @ self.head_w[j] + self.head_b[j] + self.pad[j]).float(), dim=-1)
-            u = torch.rand(max(b, stream_rows or b), generator=generator, device=probs.device)[:b]
-            cdf = probs.cumsum(-1)
-            tok = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).squeeze(1).clamp_(max=self.cfg.target_cards[j] - 1)
             pos = self.n_ctx + j
-            tokens[:, pos] = tok
-            x[:, pos] = self.emb(tok + self.offsets[pos])
-        return tokens[:, self.n_ctx :]
+            if given_mask is None or not bool(given_mask[j]):
+                z = self.trunk(running[:, None], slice(j, j + 1))[:, 0]  # (B, H)
+                probs = torch.softmax((z @ self.head_w[j] + self.head_b[j] + self.pad[j]).float(), dim=-1)
+                u = torch.rand(max(b, stream_rows or b), generator=generator, device=probs.device)[:b]
+                cdf = probs.cumsum(-1)
+                tok = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).squeeze(1)
+                out[:, j] = tok.clamp_(max=self.cfg.target_cards[j] - 1)
+            running = running + self.contributions(out[:, j : j + 1], pos)[:, 0]
+        return out

@@ -75,7 +75,7 @@ def resolve_device(device: str) -> str:
 def size_for(n_rows: int) -> tuple[int, int, int]:
     """(minibatch rows, hidden width, max epochs) scaled to the data size."""
     batch = int(np.clip(n_rows // 40, 64, 1024))
-    hidden = 64 if n_rows < 2000 else 128
+    hidden = 64 if n_rows < 10_000 else 128
     steps_per_epoch = max(1, math.ceil(n_rows / batch))
     max_epochs = int(np.clip(3000 // steps_per_epoch, 20, 150))
     return batch, hidden, max_epochs

@@ -29,7 +29,7 @@ def planted_table(seed: int = 0) -> pl.DataFrame:
 def test_cross_batch_pairs_as_good_as_within_batch_pairs(db):
     real = planted_table()
     load_frame(db, "wide", real)
-    result = ds.train(db, "wide", batch_size=15, epochs=12, seed=0)
+    result = ds.train(db, "wide", batch_size=15, seed=0)
     assert len(result.batches) == 5
     batch_of = {c: b for b, cols in enumerate(result.batches) for c in cols}
     synth = ds.generate(db, "wide", n=N_ROWS, seed=1)

@@ -1,9 +1,11 @@
 """Numbers (integers, floats, decimals): exact values when few, two-level quantile bins otherwise.
 
 Discrete mode (at most ``DISCRETE_MAX`` distinct values): one token per value.
-Binned mode: a coarse quantile bin, then a fine quantile bin inside it, then a uniform draw
-between the fine edges. Fine edges are data quantiles, so point masses (many zeros, say)
-decode exactly and the marginal has no visible intra-bin artifacts.
+Binned mode: one token, a quantile bin. Decoding picks one of the bin's ``FINE_BINS``
+within-bin quantile intervals at random (they hold equal mass by construction) and a uniform
+point inside it, so the bin is refilled with its own empirical distribution: point masses
+(many zeros, say) decode exactly and the marginal has no intra-bin artifacts. The network
+never sees the within-bin position: it is noise it would only memorise.
 
 Extremes are clipped to protected bounds: the ``k``-th smallest and largest values, so no
 single outlier's exact value can be reproduced. NULL, NaN, -inf and +inf are own tokens.
@@ -20,7 +22,9 @@ import polars as pl
 from .base import register, with_nulls
 
 DISCRETE_MAX = 200
-COARSE_BINS = 32
+MAX_BINS = 64
+MIN_BINS = 16
+ROWS_PER_BIN = 150
 FINE_BINS = 32
 PROTECT_K = 5
 SPECIALS = ("null", "nan", "-inf", "+inf")
@@ -41,6 +45,11 @@ class NumericState:
     step: float  # else round to a multiple of step (0: no rounding)
     lower: float | None  # protected bounds
     upper: float | None
+
+
+def bins_for(n: int) -> int:
+    """Quantile bins the model predicts: fewer for small tables, where 64-way conditionals overfit."""
+    return int(np.clip(n // ROWS_PER_BIN, MIN_BINS, MAX_BINS))
 
 
 def protect_k(n: int) -> int:
@@ -95,7 +104,7 @@ def analyze_array(
     distinct = np.unique(clipped)
     if distinct.size <= DISCRETE_MAX:
         return NumericState("discrete", distinct.tolist(), [], specials, decimals, step, lower, upper)
-    edges = np.unique(np.quantile(clipped, np.linspace(0, 1, COARSE_BINS + 1), method="inverted_cdf"))
+    edges = np.unique(np.quantile(clipped, np.linspace(0, 1, bins_for(clipped.size) + 1), method="inverted_cdf"))
     bins = np.clip(np.searchsorted(edges, clipped, side="right") - 1, 0, edges.size - 2)
     fine = []
     qs = np.linspace(0, 1, FINE_BINS + 1)
@@ -106,30 +115,23 @@ def analyze_array(
 
 
 def encode_array(state: NumericState, arr: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
-    """Values (with their special masks) to tokens ``(n, 1 or 2)``."""
+    """Values (with their special masks) to tokens ``(n, 1)``."""
     n_values = len(state.values) if state.mode == "discrete" else len(state.fine)
     x = np.clip(np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0),
                 state.lower if state.lower is not None else 0.0,
                 state.upper if state.upper is not None else 0.0)
-    width = 2 if state.mode == "binned" else 1
-    codes = np.zeros((arr.size, width), np.int64)
+    codes = np.zeros((arr.size, 1), np.int64)
     if state.mode == "discrete":
         vals = np.asarray(state.values)
         idx = np.clip(np.searchsorted(vals, x), 0, vals.size - 1)
         left = np.clip(idx - 1, 0, vals.size - 1)
         codes[:, 0] = np.where(np.abs(vals[left] - x) < np.abs(vals[idx] - x), left, idx)
     elif state.mode == "binned":
-        fine = np.asarray(state.fine)  # (bins, F + 1)
-        starts = fine[:, 0]
-        coarse = np.clip(np.searchsorted(starts, x, side="right") - 1, 0, len(starts) - 1)
-        inner = fine[coarse, 1:FINE_BINS]  # (n, F - 1)
-        codes[:, 0] = coarse
-        codes[:, 1] = (inner < x[:, None]).sum(axis=1)
+        starts = np.asarray(state.fine)[:, 0]  # each bin's smallest value
+        codes[:, 0] = np.clip(np.searchsorted(starts, x, side="right") - 1, 0, len(starts) - 1)
     for i, name in enumerate(state.specials):
         if name in masks:
             codes[masks[name], 0] = n_values + i
-            if width == 2:
-                codes[masks[name], 1] = 0
     return codes
 
 
@@ -144,10 +146,11 @@ def decode_array(state: NumericState, codes: np.ndarray, rng: np.random.Generato
         out[is_value] = np.asarray(state.values)[t0[is_value]]
     elif state.mode == "binned":
         fine = np.asarray(state.fine)
-        b, f = t0[is_value], np.clip(codes[is_value, 1], 0, FINE_BINS - 1)
+        b = t0[is_value]
+        u = rng.random(b.size) * FINE_BINS  # one draw per row keeps a larger n an extension of a smaller one
+        f = np.minimum(u.astype(np.int64), FINE_BINS - 1)
         lo, hi = fine[b, f], fine[b, f + 1]
-        out[is_value] = lo + rng.random(b.size) * (hi - lo)
-        out[is_value] = _round(state, out[is_value])
+        out[is_value] = _round(state, lo + (u - f) * (hi - lo))
     if state.lower is not None:
         out[is_value] = np.clip(out[is_value], state.lower, state.upper)
     null = np.zeros(n, bool)
@@ -169,10 +172,9 @@ def _round(state: NumericState, x: np.ndarray) -> np.ndarray:
 
 
 def cardinalities_of(state: NumericState) -> list[int]:
-    """Vocabulary sizes: value/bin tokens plus specials; binned adds the fine sub-column."""
-    if state.mode == "binned":
-        return [len(state.fine) + len(state.specials), FINE_BINS]
-    return [max(1, len(state.values) + len(state.specials))]
+    """Vocabulary size: value or bin tokens plus specials."""
+    n_values = len(state.fine) if state.mode == "binned" else len(state.values)
+    return [max(1, n_values + len(state.specials))]
 
 
 class NumericEncoder:
