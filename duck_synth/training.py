@@ -77,7 +77,7 @@ def size_for(n_rows: int) -> tuple[int, int, int]:
     batch = int(np.clip(n_rows // 40, 64, 1024))
     hidden = 64 if n_rows < 10_000 else 128
     steps_per_epoch = max(1, math.ceil(n_rows / batch))
-    max_epochs = int(np.clip(3000 // steps_per_epoch, 20, 150))
+    max_epochs = int(np.clip(2000 // steps_per_epoch, 20, 150))
     return batch, hidden, max_epochs
 
 
