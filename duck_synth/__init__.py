@@ -19,3 +19,8 @@ __all__ = [
     "DuckSynthError", "TableNotFound", "EmptyTable", "UnsupportedColumnType", "ModelNotFound",
     "ModelExists", "TableExists", "InvalidPlan", "InvalidArgument", "ArtifactError", "TooManyInvalid",
 ]
+
+from .rules import InvalidRule, ValidationSummary, add_rule, validate  # noqa: E402
+from .sql_functions import register  # noqa: E402
+
+__all__ += ["register", "validate", "add_rule", "ValidationSummary", "InvalidRule"]

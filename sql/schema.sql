@@ -45,3 +45,13 @@ CREATE TABLE IF NOT EXISTS duck_synth.artifacts (
     weights BLOB NOT NULL,              -- safetensors bytes (never pickle)
     sha256 VARCHAR NOT NULL             -- checksum of weights || config
 );
+
+CREATE TABLE IF NOT EXISTS duck_synth.rules (
+    model VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,              -- rule name, unique per model
+    predicate VARCHAR NOT NULL,         -- SQL boolean expression over one record's columns (CHECK semantics:
+                                        -- a record fails only when it is FALSE; NULL passes)
+    origin VARCHAR NOT NULL DEFAULT 'user',  -- 'constraint' (source CHECK / NOT NULL), 'profile' (value domains), 'user'
+    enabled BOOLEAN NOT NULL DEFAULT true,   -- false keeps a rule without enforcing it
+    created_at TIMESTAMP DEFAULT current_timestamp
+);

@@ -1,0 +1,1 @@
+select 'yes' as parttime, 'west' as region from range(200)

@@ -1,0 +1,290 @@
+"""Validator rules: storing and checking SQL predicates, rejecting and resampling, validating tables."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+import duck_synth as ds
+from duck_synth.catalog import quote
+from duck_synth.rules import InvalidRule, capture_source_rules
+from tests.conftest import load_frame
+
+UDF = "Invalid Input Error: Python exception occurred while executing the UDF: "
+
+
+def pristine_copy(trained_db: str, path) -> str:
+    """Copy the session's trained database to ``path`` as the fixture describes it: the table and the
+    model 'diamonds' with its captured rules only (other test modules write tables and rules into it)."""
+    shutil.copy(trained_db, path)
+    con = duckdb.connect(str(path))
+    try:
+        for kind, schema, name in con.execute(
+                "SELECT 'TABLE', schema_name, table_name FROM duckdb_tables() WHERE schema_name <> 'duck_synth'"
+                " AND table_name <> 'diamonds' UNION ALL SELECT 'VIEW', schema_name, view_name FROM duckdb_views()"
+                " WHERE NOT internal").fetchall():
+            con.execute(f"DROP {kind} {quote(schema)}.{quote(name)}")
+        for table in ("rules", "artifacts", "batches", "columns", "models"):
+            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'duck_synth' AND table_name = ?",
+                           [table]).fetchall()[0][0]:
+                con.execute(f"DELETE FROM duck_synth.{table} WHERE model <> 'diamonds'")
+        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'duck_synth' AND table_name = 'rules'"
+                       ).fetchall()[0][0]:
+            con.execute("DELETE FROM duck_synth.rules WHERE origin = 'user'")
+    finally:
+        con.close()
+    return str(path)
+
+
+@pytest.fixture
+def con(trained_db, tmp_path):
+    """A fresh copy of the trained diamonds database for every test (rules change the model)."""
+    con = ds.connect(pristine_copy(trained_db, tmp_path / "diamonds.duckdb"))
+    yield con
+    con.close()
+
+
+def _count(con, sql: str) -> int:
+    return con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+
+
+def _user_rules(con) -> list[tuple]:
+    return con.execute("SELECT model, rule, predicate, origin, enabled FROM duck_synth.rules WHERE origin = 'user'"
+                       " ORDER BY rule").fetchall()
+
+
+def test_user_rule_gives_zero_violations_and_flags_the_real_rows(con):
+    # carat < 1.5 rejects about a fifth of unconstrained output, so resampling really happens
+    rule = "price > 0 AND carat < 1.5"
+    assert _count(con, f"SELECT * FROM synth_diamonds(5000, seed := 1) WHERE NOT ({rule})") > 300
+    ds.add_rule(con, "diamonds", "small_stones", rule)
+    assert _user_rules(con) == [("diamonds", "small_stones", rule, "user", True)]
+
+    python = ds.generate(con, "diamonds", n=5000, seed=1)
+    con.execute("CREATE TABLE synth AS SELECT * FROM generate_synthetic('diamonds', 5000, seed := 1)")
+    assert python.height == _count(con, "SELECT * FROM synth") == 5000
+    assert python.rows() == con.execute("SELECT * FROM synth").fetchall()
+    assert con.execute("SELECT * FROM synthetic_violations('diamonds', 'synth')").fetchall() == []
+    assert ds.validate(con, "diamonds", "synth").ok
+
+    found = con.execute("SELECT record_index, rule, record FROM synthetic_violations('diamonds', 'diamonds')"
+                        " ORDER BY record_index").fetchall()
+    real = con.execute("SELECT row_number() OVER () - 1 AS i, d FROM diamonds AS d").fetchall()
+    expected = [(i, "small_stones", record) for i, record in real if not (record["carat"] < 1.5)]
+    assert len(expected) > 100 and found == expected
+
+
+def test_issue_rule_on_real_rows(con):
+    ds.add_rule(con, "diamonds", "cheap", "price > 0 AND carat < 3")
+    violations = con.execute("SELECT rule, count(*) FROM synthetic_violations('diamonds', 'diamonds') GROUP BY ALL"
+                             ).fetchall()
+    assert violations == [("cheap", _count(con, "SELECT * FROM diamonds WHERE NOT (price > 0 AND carat < 3)"))]
+    assert violations[0][1] > 0
+    summary = ds.validate(con, "diamonds", "diamonds")
+    assert (summary.total_rows, summary.failed_rows, summary.by_rule["cheap"], summary.ok) == (
+        3000, violations[0][1], violations[0][1], False)
+    assert con.execute("SELECT count(*) FROM generate_synthetic('diamonds', 2000, seed := 4)"
+                       " WHERE NOT (price > 0 AND carat < 3)").fetchall() == [(0,)]
+
+
+def test_check_semantics_null_passes(con):
+    ds.add_rule(con, "diamonds", "pricey", "price > 5000")
+    con.execute("CREATE TABLE hand AS SELECT * FROM diamonds LIMIT 0")
+    con.execute("INSERT INTO hand (carat, cut, price) VALUES (0.5, 'Ideal', 1000), (0.6, 'Good', NULL), (1.0, 'Fair', 9000)")
+    assert con.execute("SELECT record_index, rule FROM synthetic_violations('diamonds', 'hand')").fetchall() == [
+        (0, "pricey")]
+    summary = ds.validate(con, "diamonds", "hand")
+    assert (summary.total_rows, summary.failed_rows, summary.by_rule["pricey"]) == (3, 1, 1)
+
+
+@pytest.mark.parametrize(("name", "sql", "message"), [
+    ("bad", "price >", "rule 'bad' of model 'diamonds' is not valid SQL: Parser Error: syntax error at or near \">\""),
+    ("inject", "'; DROP TABLE victim; --",
+     "rule 'inject' of model 'diamonds' is not valid SQL: Parser Error: unterminated string literal"),
+    ("inject", "true); DROP TABLE victim; --",
+     "rule 'inject' of model 'diamonds' is not valid SQL: Parser Error: syntax error at or near \")\""),
+    ("inject", "true; DROP TABLE victim",
+     "rule 'inject' of model 'diamonds' must be one SQL expression, not several statements: 'true; DROP TABLE victim'"),
+    ("inject", "true) AS r FROM duck_synth_record; DROP TABLE victim; SELECT (true",
+     "rule 'inject' of model 'diamonds' is not valid SQL: Parser Error: syntax error at or near \")\""),
+    ("wide", "COLUMNS(*) IS NOT NULL",
+     "rule 'wide' of model 'diamonds' must be one boolean SQL expression over a record's columns:"
+     " 'COLUMNS(*) IS NOT NULL'"),
+    ("num", "price + 1", "rule 'num' of model 'diamonds' must be a boolean predicate, but 'price + 1' is BIGINT"),
+    ("agg", "avg(price) > 0",
+     "rule 'agg' of model 'diamonds' is not valid: Binder Error: WHERE clause cannot contain aggregates!"),
+    ("win", "row_number() OVER () > 1",
+     "rule 'win' of model 'diamonds' is not valid: Binder Error: WHERE clause cannot contain window functions!"),
+    ("col", "weight > 1",
+     "rule 'col' of model 'diamonds' is not valid: Binder Error: Referenced column \"weight\" not found in FROM clause!"),
+    ("blank", "  ", "rule 'blank' of model 'diamonds': the predicate must be a non-empty SQL expression, got '  '"),
+])
+def test_bad_rules_are_refused_with_duckdbs_message(con, name, sql, message):
+    con.execute("CREATE TABLE victim AS SELECT 1 AS x")
+    with pytest.raises(InvalidRule) as info:
+        ds.add_rule(con, "diamonds", name, sql)
+    assert str(info.value) == message
+    assert _user_rules(con) == []
+    assert con.execute("SELECT * FROM victim").fetchall() == [(1,)]
+
+
+def test_rule_names_and_models_are_checked(con):
+    ds.add_rule(con, "diamonds", "positive", "price > 0")
+    with pytest.raises(InvalidRule, match="^model 'diamonds' already has a rule named 'positive'$"):
+        ds.add_rule(con, "diamonds", "positive", "price > 1")
+    with pytest.raises(ds.InvalidArgument, match="^rule name must be a non-empty string, got ''$"):
+        ds.add_rule(con, "diamonds", "", "price > 1")
+    with pytest.raises(ds.ModelNotFound, match="^model 'nope' does not exist; trained models: 'diamonds'$"):
+        ds.add_rule(con, "nope", "x", "price > 1")
+
+
+def test_rules_inserted_with_plain_sql_are_enforced_and_checked(con):
+    con.execute("INSERT INTO duck_synth.rules (model, rule, predicate) VALUES ('diamonds', 'ideal_only', 'cut = ''Ideal''')")
+    # no re-register needed: SQL generation reads the rules at every query
+    assert con.execute("SELECT DISTINCT cut FROM synth_diamonds(300, seed := 2)").fetchall() == [("Ideal",)]
+    assert ds.generate(con, "diamonds", n=300, seed=2)["cut"].unique().to_list() == ["Ideal"]
+    con.execute("UPDATE duck_synth.rules SET enabled = false WHERE rule = 'ideal_only'")
+    assert _count(con, "SELECT DISTINCT cut FROM synth_diamonds(300, seed := 2)") > 1
+
+    con.execute("INSERT INTO duck_synth.rules (model, rule, predicate) VALUES"
+                " ('diamonds', 'sneaky', 'true) AS r FROM duck_synth_record; DROP TABLE diamonds; SELECT (true')")
+    message = ("rule 'sneaky' of model 'diamonds' (duck_synth.rules) is not valid SQL:"
+               " Parser Error: syntax error at or near \")\"")
+    with pytest.raises(InvalidRule) as info:
+        ds.generate(con, "diamonds", n=10)
+    assert str(info.value) == message
+    for sql in ("SELECT * FROM synth_diamonds(10)", "SELECT * FROM synthetic_violations('diamonds', 'diamonds')"):
+        with pytest.raises(duckdb.Error) as err:
+            con.execute(sql)
+        assert str(err.value).splitlines()[0] == UDF + "InvalidRule: " + message
+    assert _count(con, "SELECT * FROM diamonds") == 3000
+
+
+def test_impossible_rule_spends_the_budget_and_writes_nothing(con):
+    ds.add_rule(con, "diamonds", "free", "price < 0")
+    ds.add_rule(con, "diamonds", "small", "carat < 1")
+    with pytest.raises(ds.TooManyInvalid) as info:
+        ds.generate(con, "diamonds", n=100, seed=3, into="never_written")
+    # 100 records, then 64 candidates for each of the 100 missing ones, all failing 'free'
+    assert str(info.value).startswith(
+        "model 'diamonds': 6500 generated records failed its rules, more than max_invalid=1000;"
+        " rules that failed most: 'free' (6500 records), 'small' (")
+    with pytest.raises(duckdb.Error) as err:
+        con.execute("CREATE TABLE never_written AS SELECT * FROM generate_synthetic('diamonds', 100, seed := 3)")
+    assert str(err.value) == UDF + "TooManyInvalid: " + str(info.value)  # the same records, the same message
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'never_written'").fetchall() == [(0,)]
+
+
+def test_max_invalid_budget(con):
+    ds.add_rule(con, "diamonds", "small", "carat < 1")
+    with pytest.raises(ds.TooManyInvalid, match=r"more than max_invalid=10; rules that failed most: 'small' \("):
+        ds.generate(con, "diamonds", n=500, seed=1, max_invalid=10)
+    with pytest.raises(duckdb.Error, match=r"more than max_invalid=10; rules that failed most: 'small' \("):
+        con.execute("SELECT * FROM synth_diamonds(500, seed := 1, max_invalid := 10)")
+    rows = ds.generate(con, "diamonds", n=500, seed=1, max_invalid=100_000)
+    assert rows.height == 500 and rows["carat"].max() < 1
+    with pytest.raises(ds.InvalidArgument, match="^max_invalid must be a non-negative integer, got -1$"):
+        ds.generate(con, "diamonds", n=5, max_invalid=-1)
+
+
+def test_seeded_generation_resamples_per_seed_row(con):
+    ds.add_rule(con, "diamonds", "cheap_fair", "cut <> 'Fair' OR price < 2000")
+    con.execute("CREATE TABLE fair AS SELECT 'Fair' AS cut FROM range(300)")
+    rows = ds.generate(con, "diamonds", seeds="fair", seed=5)
+    assert rows.height == 300 and rows["cut"].unique().to_list() == ["Fair"] and rows["price"].max() < 2000
+    sql = con.execute("SELECT * FROM generate_synthetic_seeded('diamonds', 'fair', seed := 5)").fetchall()
+    assert sql == rows.rows()
+
+
+def test_validate_reports_schema_problems(con):
+    con.execute("CREATE TABLE odd AS SELECT carat, CAST(price AS VARCHAR) AS price, 1 AS extra FROM diamonds LIMIT 5")
+    ds.add_rule(con, "diamonds", "cut_known", "cut IS NOT NULL")
+    summary = ds.validate(con, "diamonds", "odd")
+    assert summary.schema_problems == [
+        "missing column 'cut'", "missing column 'color'", "missing column 'clarity'", "missing column 'depth'",
+        "missing column 'table'", "missing column 'x'", "missing column 'y'", "missing column 'z'",
+        "extra column 'extra'", "column 'price' is VARCHAR, model has BIGINT",
+        "rule 'domain_clarity' cannot be checked: Binder Error: Referenced column \"clarity\" not found in FROM clause!",
+        "rule 'domain_color' cannot be checked: Binder Error: Referenced column \"color\" not found in FROM clause!",
+        "rule 'domain_cut' cannot be checked: Binder Error: Referenced column \"cut\" not found in FROM clause!",
+        "rule 'range_depth' cannot be checked: Binder Error: Referenced column \"depth\" not found in FROM clause!",
+        "rule 'range_price' cannot be checked: Binder Error: Cannot mix values of type VARCHAR and BIGINT in BETWEEN"
+        " clause - an explicit cast is required",
+        "rule 'range_table' cannot be checked: Binder Error: Referenced column \"table\" not found in FROM clause!",
+        "rule 'range_x' cannot be checked: Binder Error: Referenced column \"x\" not found in FROM clause!",
+        "rule 'range_y' cannot be checked: Binder Error: Referenced column \"y\" not found in FROM clause!",
+        "rule 'range_z' cannot be checked: Binder Error: Referenced column \"z\" not found in FROM clause!",
+        "rule 'cut_known' cannot be checked: Binder Error: Referenced column \"cut\" not found in FROM clause!",
+    ]
+    assert not summary.ok and summary.total_rows == 5 and summary.by_rule["cut_known"] == 0
+    with pytest.raises(ds.TableNotFound, match="^table or view 'missing' does not exist$"):
+        ds.validate(con, "diamonds", "missing")
+    with pytest.raises(ds.ModelNotFound):
+        ds.validate(con, "nope", "odd")
+
+
+def test_profile_rules_are_captured_and_hold_for_generated_rows(con):
+    rules = dict(con.execute("SELECT rule, origin FROM duck_synth.rules").fetchall())
+    assert rules == {f"range_{c}": "profile" for c in ("carat", "depth", "table", "price", "x", "y", "z")} | {
+        f"domain_{c}": "profile" for c in ("cut", "color", "clarity")}
+    lo, hi = con.execute("SELECT min(carat), max(carat) FROM diamonds").fetchall()[0]
+    assert con.execute("SELECT predicate FROM duck_synth.rules WHERE rule = 'range_carat'").fetchall() == [
+        (f"\"carat\" BETWEEN CAST('{lo}' AS DOUBLE) AND CAST('{hi}' AS DOUBLE)",)]
+    con.execute("CREATE TABLE out AS SELECT * FROM generate_synthetic('diamonds', 3000, seed := 1)")
+    summary = ds.validate(con, "diamonds", "out")
+    assert summary.ok and set(summary.by_rule) == set(rules) and summary.failed_rows == 0
+    con.execute("CREATE TABLE wrong AS SELECT * REPLACE ('Flawless' AS cut, 99.0 AS carat) FROM diamonds LIMIT 2")
+    assert con.execute("SELECT rule, count(*) FROM synthetic_violations('diamonds', 'wrong') GROUP BY ALL ORDER BY 1"
+                       ).fetchall() == [("domain_cut", 2), ("range_carat", 2)]
+
+
+def test_source_constraints_are_captured(con, diamonds):
+    con.execute("CREATE TABLE gems (carat DOUBLE NOT NULL CHECK (carat > 0), cut VARCHAR NOT NULL,"
+                " price INTEGER CHECK (price >= 300), CHECK (price < 100000 * carat))")
+    load_frame(con, "gems_src", diamonds.select("carat", "cut", "price").head(400))
+    con.execute("INSERT INTO gems SELECT * FROM gems_src")
+    ds.train(con, "gems", epochs=1, seed=0)
+    # the model's rules are captured when it is first used (or by capture_source_rules at training)
+    out = ds.generate(con, "gems", n=200, seed=1)
+    captured = con.execute("SELECT rule, predicate, origin FROM duck_synth.rules WHERE model = 'gems'"
+                           " AND origin = 'constraint' ORDER BY rule").fetchall()
+    assert captured == [
+        ("gems_carat_check", "(carat > 0)", "constraint"),
+        ("gems_carat_not_null", '"carat" IS NOT NULL', "constraint"),
+        ("gems_cut_not_null", '"cut" IS NOT NULL', "constraint"),
+        ("gems_price_carat_check", "(price < (100000 * carat))", "constraint"),
+        ("gems_price_check", "(price >= 300)", "constraint"),
+    ]
+    assert out.height == 200 and out["carat"].min() > 0 and out["cut"].null_count() == 0
+    con.execute("CREATE TABLE gems_bad AS SELECT * FROM (VALUES (-1.0, NULL, 100)) v(carat, cut, price)")
+    assert sorted(r[0] for r in con.execute("SELECT rule FROM synthetic_violations('gems', 'gems_bad')").fetchall()) == [
+        "gems_carat_check", "gems_cut_not_null", "gems_price_carat_check", "gems_price_check", "range_carat",
+        "range_price"]
+    # capturing again keeps user rules and does not duplicate captured ones
+    ds.add_rule(con, "gems", "mine", "price > 0")
+    names = capture_source_rules(con, "gems")
+    assert sorted(names) == sorted([r[0] for r in captured] + ["domain_cut", "range_carat", "range_price"])
+    assert _count(con, "SELECT * FROM duck_synth.rules WHERE model = 'gems'") == len(names) + 1
+    ds.drop_model(con, "gems")
+    assert _count(con, "SELECT * FROM duck_synth.rules WHERE model = 'gems'") == 0
+
+
+def test_read_only_database_derives_rules_without_writing(con, tmp_path, diamonds):
+    load_frame(con, "fresh_src", diamonds.select("carat", "price").head(300))
+    con.execute("CREATE TABLE fresh (carat DOUBLE CHECK (carat < 2), price BIGINT)")
+    con.execute("INSERT INTO fresh SELECT * FROM fresh_src")
+    ds.train(con, "fresh", epochs=1, seed=0)
+    con.execute("DELETE FROM duck_synth.rules WHERE model = 'fresh'")  # as a model trained before rules existed
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()[0][0]
+    con.close()
+    ro = duckdb.connect(path, read_only=True)
+    ds.register(ro)
+    try:
+        assert ro.execute("SELECT count(*) FROM duck_synth.rules WHERE model = 'fresh'").fetchall() == [(0,)]
+        assert ro.execute("SELECT max(carat) < 2 FROM synth_fresh(500, seed := 1)").fetchall() == [(True,)]
+        summary = ds.validate(ro, "fresh", "fresh")
+        assert "fresh_carat_check" in summary.by_rule and summary.ok
+    finally:
+        ro.close()
