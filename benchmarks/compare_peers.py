@@ -8,8 +8,10 @@ floors: ``independent`` (each column of train shuffled on its own) and SDV's Gau
 
 Runs in the peers' environment (``bash benchmarks/setup_peers.sh``), which has SDV and
 mostlyai-engine; ``duck_synth`` and ``independent`` also run in the dev venv.
+TabularARGN's training is capped by ``--argn-minutes`` (default 10 per dataset): with the
+engine's own default (100 epochs, early stopping) it takes hours on diamonds with 2 CPU cores.
 
-    benchmarks/.venv-peers/bin/python benchmarks/compare_peers.py                # ~30 min, 2 cores
+    benchmarks/.venv-peers/bin/python benchmarks/compare_peers.py       # all datasets, default systems
     benchmarks/.venv-peers/bin/python benchmarks/compare_peers.py \\
         --datasets mlc_churn --systems independent,gaussian_copula --sample 2000
     benchmarks/.venv-peers/bin/python benchmarks/compare_peers.py --systems all --out results.md

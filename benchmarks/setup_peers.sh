@@ -21,7 +21,7 @@ force=0
 
 log() { printf '[setup_peers] %s\n' "$*" >&2; }
 
-# Requirements that pip may resolve normally; mostlyai-engine goes in with --no-deps (see reqs file).
+# The pinned requirements, one per line, comments stripped.
 pins() { grep -E '^[A-Za-z0-9]' "$reqs" | sed 's/[[:space:]]*#.*$//'; }
 pin_of() { pins | grep -iE "^$1==" ; }
 
