@@ -36,7 +36,7 @@ from .profile import count_rows, profile_columns, read_columns
 from .sampling import fresh_seed, sample_chunks
 from .sampling import CHUNK_ROWS, derive_seed
 from .rules import (
-    Checked, InvalidBudget, RuleSet, check_max_invalid, check_records, check_seeds, default_max_invalid,
+    Checked, InvalidBudget, RuleSet, capture_source_rules, check_max_invalid, check_records, check_seeds, default_max_invalid,
     ensure_captured, fill_block, has_rules_table, load_rules,
 )
 from .training import FitResult, Progress, TrainConfig, fit, resolve_device, size_for
@@ -225,6 +225,7 @@ def train(
             " trained_at = current_timestamp, n_rows = ?, duck_synth_version = ? WHERE model = ?",
             [seed, tc.device, json.dumps(summary), n_rows, __version__, model],
         )
+        capture_source_rules(con, model, relation)  # CHECK / NOT NULL constraints and profile domains
     seconds = time.perf_counter() - start
     log.info("trained model %r on %d rows in %.1fs", model, n_rows, seconds)
     return TrainResult(model, batches, skipped, n_rows, tc.device, seconds, summary["epochs"], summary["val_loss"])
