@@ -81,7 +81,11 @@ def _debug() -> bool:
 
 def _click_error(exc: BaseException) -> click.ClickException:
     """The one-line error (and exit status) a library or DuckDB exception becomes."""
-    if isinstance(exc, (KeyboardInterrupt, duckdb.InterruptException)):
+    # DuckDB turns a SIGINT that lands mid-query into InterruptException, or into a bare
+    # RuntimeError("Query interrupted") when it lands in a result conversion.
+    if isinstance(exc, (KeyboardInterrupt, duckdb.InterruptException)) or (
+        isinstance(exc, RuntimeError) and str(exc).strip().lower() == "query interrupted"
+    ):
         return Interrupted("interrupted")
     if isinstance(exc, InvalidArgument):
         return BadArgument(_message(exc))
