@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
-import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
