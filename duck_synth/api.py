@@ -201,54 +201,121 @@ def train(
         if status != "planned":
             _delete_model_rows(con, model)
             _write_plan(con, model, relation, table, n_rows, batch_size, batch_headers)
-        else:
-            con.execute("DELETE FROM duck_synth.artifacts WHERE model = ?", [model])
-        batches = read_batches(con, model)
-        profile = {c.name: c for c in read_columns(con, model)}
-        skipped = [c.name for c in profile.values() if c.encoder == "unsupported"]
-        if skipped:
-            msg = f"table {table!r}: skipping columns of unsupported types (output has them as NULL): " + ", ".join(
-                f"{c!r} ({profile[c].duckdb_type})" for c in skipped)
-            log.warning(msg)
-            warnings.warn(msg, stacklevel=2)
-        names = [c for b in batches for c in b]
-        specs = [(c, profile[c].duckdb_type, profile[c].encoder) for c in names]
-        frame = _read_source(con, relation, specs)
-        columns, tokens = _fit_encoders(con, model, frame, specs, profile)
-        fits = []
-        for index, targets in enumerate(batches):
-            fits.append(_train_batch(con, model, index, batches, columns, tokens, tc, n_rows, progress))
-        summary = {"epochs": [f.epochs_run for f in fits], "val_loss": [f.best_val_loss for f in fits],
-                   "seconds": [round(f.seconds, 3) for f in fits]}
-        con.execute(
-            "UPDATE duck_synth.models SET status = 'trained', seed = ?, device = ?, training = ?,"
-            " trained_at = current_timestamp, n_rows = ?, duck_synth_version = ? WHERE model = ?",
-            [seed, tc.device, json.dumps(summary), n_rows, __version__, model],
-        )
+        result = _train_planned(con, model, relation, table, n_rows, None, tc, progress)
+    log.info("trained model %r on %d rows in %.1fs", model, n_rows, time.perf_counter() - start)
+    return result
+
+
+def train_batches(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    indices: Iterable[int],
+    config: TrainConfig | None = None,
+    table: str | None = None,
+    progress: ProgressCallback | None = None,
+    text_encoder: encoders.Encoder | None = None,
+) -> TrainResult:
+    """Train (or retrain) some batches of a planned model; the other batches keep their weights.
+
+    Batch ``k`` learns from the real values of earlier batches' columns, so batches can be
+    trained in any order and separately. Encoders are fitted on the first call and reused
+    after, so every batch sees the same encodings. The model becomes ``trained`` (usable from
+    SQL) once every batch has weights. One transaction.
+
+    Args:
+        con: DuckDB connection holding the planned model.
+        model: model name (planned with ``plan``).
+        indices: batch numbers (0-based) to train.
+        config: training knobs (default ``TrainConfig()``, device resolved).
+        table: the source (default: the model's source table).
+        progress: called after every epoch.
+        text_encoder: an encoder for text columns other than the default (e.g. another tokenizer).
+    """
+    tc = config or TrainConfig(device=resolve_device("auto"))
+    status = _model_status(con, _check_name(model, "model"))
+    if status is None:
+        raise ModelNotFound(f"model {model!r} does not exist; plan it first")
+    source = table or fetch_one(con, "SELECT source_table FROM duck_synth.models WHERE model = ?", [model])[0]
+    relation, n_rows = _source(con, source)
+    n_batches = len(read_batches(con, model))
+    wanted = sorted(set(indices))
+    bad = [i for i in wanted if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < n_batches]
+    if bad or not wanted:
+        raise InvalidArgument(f"model {model!r} has batches 0..{n_batches - 1}; cannot train batch {bad or wanted!r}")
+    with transaction(con):
+        if status == "trained":
+            con.execute("UPDATE duck_synth.models SET status = 'planned' WHERE model = ?", [model])
+        return _train_planned(con, model, relation, source, n_rows, wanted, tc, progress, text_encoder)
+
+
+def _train_planned(con, model: str, relation: Relation, table: str, n_rows: int, indices: list[int] | None,
+                   tc: TrainConfig, progress, text_encoder=None) -> TrainResult:
+    """Train batches ``indices`` (all when None) of a planned model, inside the caller's transaction."""
+    start = time.perf_counter()
+    batches = read_batches(con, model)
+    indices = list(range(len(batches))) if indices is None else indices
+    profile = {c.name: c for c in read_columns(con, model)}
+    skipped = [c.name for c in profile.values() if c.encoder == "unsupported"]
+    if skipped:
+        msg = f"table {table!r}: skipping columns of unsupported types (output has them as NULL): " + ", ".join(
+            f"{c!r} ({profile[c].duckdb_type})" for c in skipped)
+        log.warning(msg)
+        warnings.warn(msg, stacklevel=3)
+    names = [c for b in batches for c in b]
+    specs = [(c, profile[c].duckdb_type, profile[c].encoder) for c in names]
+    frame = _read_source(con, relation, specs)
+    refit = len(indices) == len(batches) or any(profile[c].encoder_state is None for c in names)
+    columns, tokens = _fit_encoders(con, model, frame, specs, profile, refit, text_encoder)
+    con.execute(f"DELETE FROM duck_synth.artifacts WHERE model = ? AND batch_index IN ({', '.join(map(str, indices))})",
+                [model])
+    fits = {i: _train_batch(con, model, i, batches, columns, tokens, tc, n_rows, progress) for i in indices}
+    summary = _training_summary(con, model, len(batches), fits)
+    trained = fetch_one(con, "SELECT count(DISTINCT batch_index) FROM duck_synth.artifacts WHERE model = ?",
+                        [model])[0] == len(batches)
+    con.execute(
+        "UPDATE duck_synth.models SET status = ?, seed = ?, device = ?, training = ?,"
+        " trained_at = current_timestamp, n_rows = ?, duck_synth_version = ? WHERE model = ?",
+        ["trained" if trained else "planned", tc.seed, tc.device, json.dumps(summary), n_rows, __version__, model],
+    )
+    if trained:
         capture_source_rules(con, model, relation)  # CHECK / NOT NULL constraints and profile domains
-    seconds = time.perf_counter() - start
-    log.info("trained model %r on %d rows in %.1fs", model, n_rows, seconds)
-    return TrainResult(model, batches, skipped, n_rows, tc.device, seconds, summary["epochs"], summary["val_loss"])
+    return TrainResult(model, batches, skipped, n_rows, tc.device, time.perf_counter() - start,
+                       [summary["epochs"][i] for i in indices], [summary["val_loss"][i] for i in indices])
 
 
-def _fit_encoders(con, model: str, frame: pl.DataFrame, specs, profile):
-    """Fit each column's encoder, store its state, and return (specs, tokens per column)."""
+def _training_summary(con, model: str, n_batches: int, fits: dict[int, FitResult]) -> dict[str, list]:
+    """Per-batch epochs, best validation loss and seconds; batches not trained now keep earlier figures."""
+    row = fetch_one(con, "SELECT training FROM duck_synth.models WHERE model = ?", [model])
+    old = json.loads(row[0]) if row and row[0] else {}
+    summary = {}
+    for key, value in (("epochs", lambda f: f.epochs_run), ("val_loss", lambda f: f.best_val_loss),
+                       ("seconds", lambda f: round(f.seconds, 3))):
+        before = old.get(key) or []
+        summary[key] = [value(fits[i]) if i in fits else (before[i] if i < len(before) else None)
+                        for i in range(n_batches)]
+    return summary
+
+
+def _fit_encoders(con, model: str, frame: pl.DataFrame, specs, profile, refit: bool = True, text_encoder=None):
+    """Fit (or reuse the stored) encoder of each column; return (specs, tokens per column)."""
     columns: dict[str, ColumnSpec] = {}
     tokens: dict[str, np.ndarray] = {}
     for name, dtype, kind in specs:
-        enc = encoders.get(kind)
+        enc = text_encoder if kind == "text" and text_encoder is not None else encoders.get(kind)
+        stored = profile[name].encoder_state
         try:
-            state = enc.analyze(frame[name], dtype)
+            state = enc.analyze(frame[name], dtype) if refit or stored is None else encoders.state_from_json(stored)[1]
             tokens[name] = enc.encode(state, frame[name])
         except (ValueError, TypeError, OverflowError) as exc:
             raise DuckSynthError(f"column {name!r} ({dtype}, encoder {kind}) cannot be encoded: {exc}") from exc
         columns[name] = ColumnSpec(name, profile[name].ordinal, dtype, kind, state)
-        lower, upper = getattr(state, "lower", None), getattr(state, "upper", None)
-        con.execute(
-            "UPDATE duck_synth.columns SET encoder_state = ?, lower_bound = ?, upper_bound = ?"
-            " WHERE model = ? AND column_name = ?",
-            [encoders.state_to_json(kind, state), lower, upper, model, name],
-        )
+        if refit or stored is None:
+            lower, upper = getattr(state, "lower", None), getattr(state, "upper", None)
+            con.execute(
+                "UPDATE duck_synth.columns SET encoder_state = ?, lower_bound = ?, upper_bound = ?"
+                " WHERE model = ? AND column_name = ?",
+                [encoders.state_to_json(kind, state), lower, upper, model, name],
+            )
     return columns, tokens
 
 
@@ -300,6 +367,7 @@ def typed_chunks(
     con: duckdb.DuckDBPyConnection, tm: TrainedModel, n: int, seed: int, device: str,
     seeds: pl.DataFrame | None = None, *, rules: RuleSet | None = None, max_invalid: int | None = None,
     budget: InvalidBudget | None = None, blocks: Iterable[int] | None = None,
+    check: Callable[[Checked], np.ndarray] | None = None,
 ) -> Iterator[pa.Table]:
     """Valid synthetic rows in blocks of ``CHUNK_ROWS``, as Arrow tables typed exactly like the source.
 
@@ -315,6 +383,9 @@ def typed_chunks(
         max_invalid: rejected records allowed in all (default ``max(1000, n)``).
         budget: a budget shared with other calls (the SQL functions share one per query).
         blocks: generate only these blocks (default: all).
+        check: a further test in Python: given the checked candidates, returns a bool per
+            record, True where it is invalid (the gretel layer's validators); such records
+            are rejected and resampled like rule failures, under the same budget.
 
     Raises:
         TooManyInvalid: the budget was spent before the rows were complete.
@@ -325,16 +396,20 @@ def typed_chunks(
         total = seeds.height if seeds is not None else n
         if budget is None:
             limit = default_max_invalid(total) if max_invalid is None else max_invalid
-            budget = InvalidBudget(tm.name, limit, rules.names)
+            budget = InvalidBudget(tm.name, limit, rules.names + (["validator"] if check else []))
 
         def candidates(rows: int, candidate_seed: int, part: pl.DataFrame | None) -> Checked:
             chunk = pl.concat(list(sample_chunks(tm, rows, candidate_seed, device, part)), how="vertical")
             view = f"duck_synth_chunk_{uuid.uuid4().hex}"
             cur.register(view, chunk.to_arrow())
             try:
-                return check_records(cur, rules, _typed_select(tm, quote(view)), len(tm.source_columns))
+                checked = check_records(cur, rules, _typed_select(tm, quote(view)), len(tm.source_columns))
             finally:
                 cur.unregister(view)
+            if check is None:
+                return checked
+            extra = np.asarray(check(checked), dtype=bool).reshape(-1, 1)
+            return Checked(checked.table, np.hstack([checked.failed, extra]))
 
         for k in range(-(-total // CHUNK_ROWS)) if blocks is None else blocks:
             rows = min(CHUNK_ROWS, total - k * CHUNK_ROWS)

@@ -98,8 +98,11 @@ def _load_batch(model: str, index: int, config: str, weights: bytes, sha: str, d
     return BatchArtifact(index, list(meta["targets"]), list(meta["context"]), net)
 
 
-def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu") -> TrainedModel:
+def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu", partial: bool = False) -> TrainedModel:
     """Rebuild a trained model from the duck_synth tables.
+
+    With ``partial``, a planned model with only some batches trained loads too (just those
+    batches); the gretel-compatible layer generates batch by batch that way.
 
     Raises:
         ModelNotFound: no trained model of that name.
@@ -110,7 +113,7 @@ def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu") -
     row = None
     if has_schema(con):
         row = fetch_one(con, "SELECT source_table, status FROM duck_synth.models WHERE model = ?", [name])
-    if row is None or row[1] != "trained":
+    if row is None or (row[1] != "trained" and not (partial and row[1] == "planned")):
         known = trained_models(con)
         hint = f"; trained models: {', '.join(map(repr, known))}" if known else "; no model is trained in this database"
         state = " is planned but not trained" if row else " does not exist"
@@ -130,6 +133,8 @@ def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu") -
         [name],
     ).fetchall()
     if not arts:
+        if partial:
+            return TrainedModel(name, row[0], [(c[0], c[2]) for c in cols], specs, [])
         raise ArtifactError(f"model {name!r} has no stored weights in duck_synth.artifacts")
     batches = [_load_batch(name, i, c, w, s, device) for i, c, w, s in arts]
     missing = [c for b in batches for c in b.targets + b.context if c not in specs]

@@ -48,4 +48,11 @@ class ArtifactError(DuckSynthError):
 
 
 class TooManyInvalid(DuckSynthError):
-    """Generation spent its max_invalid budget before producing enough valid records."""
+    """Generation spent its max_invalid budget before producing enough valid records.
+
+    ``partial`` holds the valid records of the block being filled when the budget ran out
+    (an Arrow table, in order; None when unknown), so callers that accept a short result
+    can keep them.
+    """
+
+    partial = None

@@ -28,6 +28,7 @@ class ColumnProfile:
     encoder: str
     null_rate: float
     cardinality: int
+    encoder_state: str | None = None  # JSON, once training has fitted the encoder
 
 
 def describe(con: duckdb.DuckDBPyConnection, relation: Relation) -> list[tuple[str, str]]:
@@ -85,8 +86,8 @@ def profile_columns(
 def read_columns(con: duckdb.DuckDBPyConnection, model: str) -> list[ColumnProfile]:
     """The profiled columns of a model, in source order."""
     rows = con.execute(
-        "SELECT column_name, ordinal, duckdb_type, encoder, null_rate, cardinality"
+        "SELECT column_name, ordinal, duckdb_type, encoder, null_rate, cardinality, encoder_state"
         " FROM duck_synth.columns WHERE model = ? ORDER BY ordinal",
         [model],
     ).fetchall()
-    return [ColumnProfile(r[0], r[1], r[2], r[3], r[4] or 0.0, r[5] or 0) for r in rows]
+    return [ColumnProfile(r[0], r[1], r[2], r[3], r[4] or 0.0, r[5] or 0, r[6]) for r in rows]

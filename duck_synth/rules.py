@@ -497,7 +497,11 @@ def fill_block(
     missing = np.flatnonzero(~valid)
     accepted, tried, attempt = int(valid.sum()), rows, 1
     while missing.size:
-        budget.check()
+        try:
+            budget.check()
+        except TooManyInvalid as exc:
+            exc.partial = pa.concat_tables(pieces).take(pa.array(np.delete(out, missing)))
+            raise
         # sample about 1.25 / acceptance candidates per missing record
         repeat = int(min(MAX_REPEAT, np.ceil(1.25 * tried / max(accepted, 1))))
         if seeds is None:

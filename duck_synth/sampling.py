@@ -39,8 +39,13 @@ def _given_tokens(tm: TrainedModel, seeds: pl.DataFrame | None) -> dict[str, np.
 def sample_tokens(
     tm: TrainedModel, n: int, generator: torch.Generator, given: dict[str, np.ndarray], device: str
 ) -> dict[str, np.ndarray]:
-    """Token matrices per column for ``n`` rows, batch after batch."""
-    out: dict[str, np.ndarray] = {}
+    """Token matrices per column for ``n`` rows, batch after batch.
+
+    Given columns that no batch of ``tm`` writes (a model loaded with only some batches)
+    serve as context as they are.
+    """
+    written = {c for batch in tm.batches for c in batch.targets}
+    out: dict[str, np.ndarray] = {c: v for c, v in given.items() if c not in written}
     for batch in tm.batches:
         net = batch.model
         ctx = np.stack([out[c][:, 0] for c in batch.context], axis=1) if batch.context else np.zeros((n, 0), np.int64)

@@ -22,9 +22,14 @@ ANY_ORDER_PROB = 0.25
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training knobs; ``epochs=None`` means automatic (a step budget plus early stopping)."""
+    """Training knobs; ``epochs=None`` means automatic (a step budget plus early stopping).
+
+    With a fixed ``epochs``, training runs them all unless ``early_stopping`` is set, which
+    makes ``epochs`` a maximum (gretel's configs work that way).
+    """
 
     epochs: int | None = None
+    early_stopping: bool = False
     seed: int = 0
     device: str = "cpu"
     lr: float = 3e-3
@@ -35,6 +40,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.epochs is not None and (not isinstance(self.epochs, int) or self.epochs < 1):
             raise InvalidArgument(f"epochs must be a positive integer or None, got {self.epochs!r}")
+        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1:
+            raise InvalidArgument(f"early stopping patience must be a positive integer, got {self.patience!r}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,7 @@ def fit(
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad += 1
-            if tc.epochs is None and bad >= tc.patience:
+            if (tc.epochs is None or tc.early_stopping) and bad >= tc.patience:
                 break
     if best_state is not None:
         model.load_state_dict(best_state)

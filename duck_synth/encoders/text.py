@@ -60,12 +60,22 @@ class TextEncoder(SimpleSQL):
     kind: ClassVar[str] = "text"
     state_type: ClassVar[type] = TextState
 
+    def __init__(self, vocab_size: int = VOCAB_SIZE, max_tokens: int = MAX_TOKENS) -> None:
+        """Tokenizer knobs; the state records what was used, so any instance decodes any state.
+
+        Args:
+            vocab_size: BPE vocabulary size (about 258 means byte-level characters, no merges).
+            max_tokens: tokens kept per value (longer values are truncated).
+        """
+        self.vocab_size = vocab_size
+        self.max_tokens = max_tokens
+
     def analyze(self, values: pl.Series, duckdb_type: str) -> TextState:
         present = values.drop_nulls()
         sample = present.sample(min(present.len(), TRAIN_SAMPLE), seed=0) if present.len() else present
-        tok = train_tokenizer(sample.to_list())
+        tok = train_tokenizer(sample.to_list(), self.vocab_size)
         lengths = np.array([len(e.ids) for e in tok.encode_batch(sample.head(5000).to_list())] or [0])
-        max_len = int(min(MAX_TOKENS, np.quantile(lengths, 0.99) + 1)) if lengths.size else 1
+        max_len = int(min(self.max_tokens, np.quantile(lengths, 0.99) + 1)) if lengths.size else 1
         return TextState(tok.to_str(), max(1, max_len), tok.get_vocab_size())
 
     def encode(self, state: TextState, values: pl.Series) -> np.ndarray:
