@@ -70,3 +70,23 @@ def test_readme_documents_completion_and_main_job():
     section = _cli_section()
     assert "_DUCK_SYNTH_COMPLETE=bash_source duck-synth" in section
     assert "duck-synth demo" in section
+
+
+def _python_blocks(heading: str) -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"README.md has no '## {heading}' section"
+    return re.findall(r"```python\n(.*?)```", match.group(1), re.S)
+
+
+def test_readme_batch_api_examples_run_as_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first, second = _python_blocks("gretel-compatible batch API (`duck_synth.batch`)")
+    scope: dict = {}
+    exec(compile(first, "README batch example", "exec"), scope)
+    assert scope["synthetic_df"].shape == (1000, 20) and set(scope["synthetic_df"]["state"]) == {"OH"}
+    assert (scope["synthetic_df"]["account_length"] > 0).all()
+    exec(compile("import duck_synth as ds\n" + second, "README batch/DuckDB example", "exec"), scope)
+    assert scope["con"].sql("SELECT count(*) FROM generate_synthetic('churn', 100)").fetchall() == [(100,)]
+    assert list(scope["batcher"].batches) == [0, 1]
+    scope["con"].close()
