@@ -24,3 +24,7 @@ from .rules import InvalidRule, ValidationSummary, add_rule, validate  # noqa: E
 from .sql_functions import register  # noqa: E402
 
 __all__ += ["register", "validate", "add_rule", "ValidationSummary", "InvalidRule"]
+
+from .report import QualityReport, evaluate  # noqa: E402
+
+__all__ += ["evaluate", "QualityReport"]

@@ -476,22 +476,28 @@ def validate(db: str, model: str, table: str, quiet: bool, as_json: bool) -> Non
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, writable=True), help="Also write an HTML report.")
 @click.option("--max-rows", type=click.IntRange(min=1), default=reports.DEFAULT_MAX_ROWS, show_default=True,
               help="Larger tables are sampled down to this many rows.")
+@click.option("--target", help="Column to predict for the utility score (train on synthetic vs real; needs --holdout).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples and classifiers.")
 @_output_options
 @_errors
 def report(db: str, model: str, table: str, holdout: str | None, html_file: str | None, max_rows: int,
-           quiet: bool, as_json: bool) -> None:
-    """Fidelity and privacy of a synthetic table against the model's source table.
+           target: str | None, seed: int, quiet: bool, as_json: bool) -> None:
+    """Fidelity, privacy and utility of a synthetic table against the model's source table.
+
+    The report is also stored in duck_synth.reports.
 
     \b
     Example:
-      duck-synth report --db shop.duckdb --model customers --table customers_synth --html report.html
+      duck-synth report --db shop.duckdb --model customers --table customers_synth \\
+        --holdout customers_holdout --target churn --html report.html
     """
-    with _connect(db) as con:
+    with _connect(db, "any") as con:
         _say(quiet or as_json)(f"scoring {table!r} against the source of model {model!r}")
-        r = reports.quality_report(con, model, table, holdout=holdout, max_rows=max_rows)
-    if html_file:
-        with open(html_file, "w", encoding="utf-8") as f:
-            f.write(reports.render_html(r))
+        r = reports.evaluate(con, model, table, holdout=holdout, target=target, seed=seed, max_rows=max_rows)
+        if html_file:
+            page = reports.render_html(r, con)
+            with open(html_file, "w", encoding="utf-8") as f:
+                f.write(page)
     if as_json:
         _print_json(r.to_dict())
         return
@@ -501,6 +507,11 @@ def report(db: str, model: str, table: str, holdout: str | None, html_file: str 
     lines = [("fidelity", f.score), ("  column shapes", f.shape_score), ("  column pair trends", f.pair_score)]
     if r.holdout_fidelity:
         lines.append(("holdout fidelity", r.holdout_fidelity.score))
+    lines.append(("detection AUC", r.detection_auc))
+    if r.holdout_detection_auc is not None:
+        lines.append(("holdout detection AUC", r.holdout_detection_auc))
+    if r.utility:
+        lines.append((f"utility ratio ({r.utility.target})", r.utility.ratio))
     lines.append(("exact copy rate", r.exact_copy_rate))
     if r.privacy:
         lines += [("holdout copy rate", r.privacy.holdout_copy_rate), ("DCR share (0.5 ideal)", r.privacy.dcr_share)]

@@ -428,6 +428,126 @@ def privacy(
     )
 
 
+def exact_copy_rate(probe: pl.DataFrame, reference: pl.DataFrame) -> float:
+    """Share of ``probe`` rows equal, in every column, to some ``reference`` row (NULL equals NULL).
+
+    Raises:
+        InvalidArgument: the frames' columns differ or ``probe`` is empty.
+    """
+    _check_columns(reference, probe=probe)
+    _check_not_empty(probe=probe)
+    return _copy_rate(*_aligned([probe, reference]))
+
+
+@dataclass(frozen=True)
+class UtilityReport:
+    """Train on synthetic, test on real: how a model fitted on each frame scores on the holdout.
+
+    ``task`` is ``classification`` (score: macro-F1) or ``regression`` (score: R²);
+    ``ratio`` is ``synthetic_score / real_score`` (1.0: as useful as the real rows).
+    """
+
+    target: str
+    task: str
+    real_score: float
+    synthetic_score: float
+    ratio: float
+
+
+def _model_matrix(frames: list[pl.DataFrame], names: list[str], kinds: dict[str, str]):
+    """Features for scikit-learn: numbers as floats (NaN for NULL), categories as shared codes."""
+    columns, categorical = [[] for _ in frames], []
+    for name in names:
+        if kinds[name] in _CONTINUOUS:
+            per_frame = [_as_float(name, f.get_column(name)) for f in frames]
+        else:
+            per_frame = [c.astype(np.float64) for c in _codes(name, [f.get_column(name) for f in frames])]
+        categorical.append(kinds[name] not in _CONTINUOUS)
+        for out, values in zip(columns, per_frame, strict=True):
+            out.append(values)
+    matrices = [np.column_stack(c) if c else np.zeros((f.height, 0)) for c, f in zip(columns, frames)]
+    return matrices, np.array(categorical, dtype=bool)
+
+
+def detection_auc(
+    real: pl.DataFrame, synth: pl.DataFrame, kinds: dict[str, str] | None = None, max_rows: int = 5000, seed: int = 0
+) -> float:
+    """How well a classifier tells synthetic rows from real ones: ROC AUC, 0.5 is indistinguishable.
+
+    Equally many rows of each (at most ``max_rows``) are labelled real/synthetic and a
+    gradient-boosted classifier (scikit-learn ``HistGradientBoostingClassifier``) is scored
+    by 3-fold cross-validated AUC. Columns of kind ``id`` are left out. An AUC below 0.5
+    (noise) is reported as 0.5.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    _check_columns(real, synthetic=synth)
+    _check_not_empty(real=real, synthetic=synth)
+    kinds = _resolve_kinds(real, kinds)
+    names = [n for n in real.columns if kinds[n] != "id"]
+    rng = np.random.default_rng(seed)
+    n = min(max_rows, real.height, synth.height)
+    real_s, synth_s = _aligned([_sample(real, n, rng), _sample(synth, n, rng)])
+    (x_real, x_synth), categorical = _model_matrix([real_s, synth_s], names, kinds)
+    x = np.vstack([x_real, x_synth])
+    y = np.r_[np.zeros(n), np.ones(n)]
+    clf = HistGradientBoostingClassifier(max_iter=100, categorical_features=categorical if categorical.any() else None,
+                                         random_state=seed)
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=seed)
+    auc = float(np.mean(cross_val_score(clf, x, y, cv=folds, scoring="roc_auc")))
+    return max(auc, 0.5)
+
+
+def utility(
+    train: pl.DataFrame, holdout: pl.DataFrame, synth: pl.DataFrame, target: str,
+    kinds: dict[str, str] | None = None, seed: int = 0,
+) -> UtilityReport:
+    """Fit the same gradient-boosted model on ``train`` and on ``synth``; score both on ``holdout``.
+
+    A categorical ``target`` is a classification scored by macro-F1, a numeric one a
+    regression scored by R² (scikit-learn ``HistGradientBoosting*``, fixed seed).
+
+    Raises:
+        InvalidArgument: ``target`` is not a column, is an identifier, or the frames differ.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.metrics import f1_score, r2_score
+
+    _check_columns(train, holdout=holdout, synthetic=synth)
+    _check_not_empty(train=train, holdout=holdout, synthetic=synth)
+    if target not in train.columns:
+        raise InvalidArgument(f"target {target!r} is not a column; columns are {_quoted(train.columns)}")
+    kinds = _resolve_kinds(train, kinds)
+    if kinds[target] == "id":
+        raise InvalidArgument(f"target {target!r} is an identifier column; pick a column to predict")
+    train, holdout, synth = _aligned([train, holdout, synth])
+    names = [n for n in train.columns if kinds[n] != "id" and n != target]
+    matrices, categorical = _model_matrix([train, holdout, synth], names, kinds)
+    classify = kinds[target] not in _CONTINUOUS
+    if classify:
+        ys = _codes(target, [f.get_column(target) for f in (train, holdout, synth)])
+    else:
+        ys = [_as_float(target, f.get_column(target)) for f in (train, holdout, synth)]
+    cats = categorical if categorical.any() else None
+    scores = []
+    for x, y in ((matrices[0], ys[0]), (matrices[2], ys[2])):
+        keep = np.isfinite(y) if not classify else np.ones(y.size, bool)
+        model = (HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor)(
+            categorical_features=cats, random_state=seed)
+        test = np.isfinite(ys[1]) if not classify else np.ones(ys[1].size, bool)
+        if classify and np.unique(y[keep]).size < 2:
+            scores.append(0.0)
+            continue
+        model.fit(x[keep], y[keep])
+        predicted = model.predict(matrices[1][test])
+        scores.append(float(f1_score(ys[1][test], predicted, average="macro") if classify
+                            else r2_score(ys[1][test], predicted)))
+    real_score, synth_score = scores
+    ratio = synth_score / real_score if real_score > 0 else math.nan
+    return UtilityReport(target, "classification" if classify else "regression", real_score, synth_score, ratio)
+
+
 def _copy_rate(probe: pl.DataFrame, reference: pl.DataFrame) -> float:
     copies = probe.join(reference, on=probe.columns, how="semi", nulls_equal=True)
     return copies.height / probe.height

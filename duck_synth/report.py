@@ -61,6 +61,11 @@ class QualityReport:
     holdout_fidelity: evaluation.FidelityReport | None
     exact_copy_rate: float
     privacy: evaluation.PrivacyReport | None
+    seed: int = 0
+    max_rows: int = DEFAULT_MAX_ROWS
+    detection_auc: float | None = None
+    holdout_detection_auc: float | None = None
+    utility: evaluation.UtilityReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN becomes None)."""
@@ -72,6 +77,9 @@ class QualityReport:
             "holdout_fidelity": _fidelity_dict(self.holdout_fidelity) if self.holdout_fidelity else None,
             "exact_copy_rate": self.exact_copy_rate,
             "privacy": vars(self.privacy).copy() if self.privacy else None,
+            "seed": self.seed, "max_rows": self.max_rows, "detection_auc": self.detection_auc,
+            "holdout_detection_auc": self.holdout_detection_auc,
+            "utility": vars(self.utility).copy() if self.utility else None,
         }
         return _finite(out)
 
@@ -134,6 +142,7 @@ def quality_report(
     holdout: str | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     seed: int = 0,
+    target: str | None = None,
 ) -> QualityReport:
     """Score a synthetic table against the source table of ``model``.
 
@@ -144,7 +153,8 @@ def quality_report(
         holdout: real rows the model did not train on; adds the holdout fidelity
             (the ceiling to compare with) and the DCR share (0.5 is ideal).
         max_rows: tables with more rows are sampled down to this many (seeded).
-        seed: seed of those samples and of the DCR samples.
+        seed: seed of those samples, the DCR samples and the classifiers.
+        target: a column to predict for the utility score (needs ``holdout``).
 
     Raises:
         ModelNotFound: the model does not exist.
@@ -161,25 +171,81 @@ def quality_report(
     _check_same_columns(source, synth, model, table, source_table)
     synth = synth.select(source.columns)
     fid = evaluation.fidelity(source, synth)
+    if target is not None and holdout is None:
+        raise InvalidArgument(f"target {target!r} needs a holdout table: utility is scored on real rows the model"
+                              " never saw")
+    detection = evaluation.detection_auc(source, synth, seed=seed)
+    hold_detection = utility = None
     if holdout is None:
         # evaluation.privacy needs a holdout; without one only the exact-copy rate is defined.
-        aligned = evaluation._aligned([synth, source])  # noqa: SLF001 (no public copy-rate function yet)
-        copies, priv, hold_fid, n_hold = evaluation._copy_rate(*aligned), None, None, None  # noqa: SLF001
+        copies, priv, hold_fid, n_hold = evaluation.exact_copy_rate(synth, source), None, None, None
     else:
         hold, n_hold = _read(con, holdout, max_rows, seed)
         _check_same_columns(source, hold, model, holdout, source_table)
         hold = hold.select(source.columns)
         priv = evaluation.privacy(source, hold, synth, seed=seed)
         copies, hold_fid = priv.exact_copy_rate, evaluation.fidelity(source, hold)
+        hold_detection = evaluation.detection_auc(source, hold, seed=seed)
+        if target is not None:
+            utility = evaluation.utility(source, hold, synth, target, seed=seed)
     sampled = max(n_source, n_synth, n_hold or 0) > max_rows
     log.info("report of %r against model %r: fidelity %.4f", table, model, fid.score)
     return QualityReport(model, source_table, table, holdout, n_source, n_synth, n_hold, sampled,
-                         fid, hold_fid, copies, priv)
+                         fid, hold_fid, copies, priv, seed, max_rows, detection, hold_detection, utility)
 
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;color:#222}
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    table: str,
+    holdout: str | None = None,
+    target: str | None = None,
+    seed: int = 0,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> QualityReport:
+    """Score a synthetic table (DESIGN.md section 6) and store the report in duck_synth.reports.
+
+    Fidelity (column shapes, all column-pair trends, a real-vs-synthetic classifier's AUC),
+    privacy (exact copies, DCR share and distances: needs ``holdout``), utility (train on
+    synthetic vs train on real, scored on ``holdout``: needs ``target``), and the holdout
+    reference: the same fidelity figures for the holdout against the source, i.e. what
+    new real rows would score. The same ``seed`` gives the same numbers.
+
+    Args:
+        con: a writable connection holding the model and the tables.
+        model: the model that generated ``table``.
+        table: the synthetic table.
+        holdout: real rows the model did not train on (e.g. the 20% left out of a split).
+        target: a column to predict for the utility score.
+        seed: seed of every sample and classifier.
+        max_rows: larger tables are sampled down to this many rows.
+
+    Raises:
+        ModelNotFound, TableNotFound, InvalidArgument: as ``quality_report``. On a read-only
+            connection the report is returned but not stored.
+    """
+    report = quality_report(con, model, table, holdout=holdout, max_rows=max_rows, seed=seed, target=target)
+    from .catalog import ensure_schema, transaction
+    from .rules import _read_only
+
+    if _read_only(con):
+        log.warning("database is read-only: the report of %r is not stored in duck_synth.reports", table)
+        return report
+    with transaction(con):
+        ensure_schema(con)
+        con.execute("INSERT INTO duck_synth.reports (model, table_name, holdout_table, target, seed, report)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [model, table, holdout, target, seed, json.dumps(report.to_dict())])
+    return report
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:64em;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}"""
+td.n{text-align:right;font-variant-numeric:tabular-nums}figure{display:inline-block;margin:.3em}
+img{max-width:100%}.note{color:#555;font-size:.9em}"""
+
+MAX_PLOTTED_COLUMNS = 40
+"""Distribution plots and the heatmap show at most this many columns (the weakest first)."""
 
 
 def _fmt(value: Any) -> str:
@@ -198,33 +264,148 @@ def _html_table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render_html(report: QualityReport) -> str:
-    """The report as a self-contained HTML page (scores only; charts come later)."""
-    f = report.fidelity
-    summary = [["fidelity", f.score], ["column shapes", f.shape_score], ["column pair trends", f.pair_score],
-               ["exact copy rate", report.exact_copy_rate]]
-    if report.holdout_fidelity:
-        summary.insert(1, ["holdout fidelity (real unseen rows)", report.holdout_fidelity.score])
+def _png(fig) -> str:
+    """A matplotlib figure as an inline <img> (base64 PNG), closing the figure."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return f"<img alt='' src='data:image/png;base64,{base64.b64encode(buf.getvalue()).decode('ascii')}'>"
+
+
+def _distribution(name: str, kind: str, real: pl.Series, synth: pl.Series) -> str:
+    """Real vs synthetic: overlaid histograms for numbers and times, paired bars for categories."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from . import evaluation
+
+    fig, ax = plt.subplots(figsize=(3.6, 2.4))
+    if kind in ("numeric", "datetime"):
+        r, s_ = evaluation._as_float(name, real), evaluation._as_float(name, synth)  # noqa: SLF001
+        r, s_ = r[np.isfinite(r)], s_[np.isfinite(s_)]
+        if r.size and s_.size:
+            edges = np.histogram_bin_edges(np.r_[r, s_], bins=30)
+            ax.hist(r, bins=edges, density=True, alpha=0.5, label="real")
+            ax.hist(s_, bins=edges, density=True, alpha=0.5, label="synthetic")
+    else:
+        r = real.cast(pl.String).fill_null("NULL").value_counts(normalize=True, name="share")
+        top = r.sort("share", descending=True).head(10).get_column(real.name).to_list()
+        s_ = synth.cast(pl.String).fill_null("NULL").value_counts(normalize=True, name="share")
+        share = {k: dict(zip(*f.get_columns())) for k, f in (("real", r), ("synthetic", s_))}
+        x = np.arange(len(top))
+        ax.bar(x - 0.2, [share["real"].get(v, 0) for v in top], 0.4, label="real")
+        ax.bar(x + 0.2, [share["synthetic"].get(v, 0) for v in top], 0.4, label="synthetic")
+        ax.set_xticks(x, [str(v)[:12] for v in top], rotation=60, fontsize=7)
+    ax.set_title(name, fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _heatmap(names: list[str], pairs: dict[tuple[str, str], float]) -> str:
+    """1 - pair trend score for every pair of columns: where the synthetic relationships differ."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    index = {n: i for i, n in enumerate(names)}
+    grid = np.full((len(names), len(names)), np.nan)
+    for (a, b), score in pairs.items():
+        if a in index and b in index:
+            grid[index[a], index[b]] = grid[index[b], index[a]] = 1 - score
+    size = max(4.0, 0.22 * len(names))
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    im = ax.imshow(grid, cmap="Reds", vmin=0, vmax=max(0.2, float(np.nanmax(grid)) if np.isfinite(grid).any() else 0.2))
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    fig.colorbar(im, ax=ax, label="1 - pair trend score")
+    return _png(fig)
+
+
+def _headline(report: QualityReport) -> list[list[Any]]:
+    f, h = report.fidelity, report.holdout_fidelity
+    rows = [["fidelity (mean of shapes and pair trends)", f.score, h.score if h else None],
+            ["column shapes", f.shape_score, h.shape_score if h else None],
+            ["column pair trends", f.pair_score, h.pair_score if h else None],
+            ["detection AUC (0.5: indistinguishable)", report.detection_auc, report.holdout_detection_auc]]
+    if report.utility:
+        u = report.utility
+        rows.append([f"utility: {u.task} on {u.target!r} (train-on-synthetic / train-on-real)", u.ratio, 1.0])
+    return rows
+
+
+def _privacy_rows(report: QualityReport) -> list[list[Any]]:
+    rows = [["exact copies of source rows (share of synthetic rows)", report.exact_copy_rate]]
     if report.privacy:
-        summary.append(["DCR share (0.5 is ideal)", report.privacy.dcr_share])
+        p = report.privacy
+        rows += [["holdout rows equal to a source row (the natural rate)", p.holdout_copy_rate],
+                 ["DCR share: synthetic rows nearer the source than the holdout (0.5 ideal)", p.dcr_share],
+                 ["median distance, synthetic to closest source row", p.dcr_synth_median],
+                 ["median distance, holdout to closest source row (reference)", p.dcr_holdout_median]]
+    return rows
+
+
+def render_html(report: QualityReport, con: duckdb.DuckDBPyConnection | None = None) -> str:
+    """The report as one self-contained HTML page (plots inline as PNG).
+
+    Sections: headline scores beside the holdout reference, privacy, utility, per-column
+    distributions (real vs synthetic), a heatmap of pair-trend differences, the weakest
+    columns and pairs. With ``con`` the plots are drawn from the same (seeded) samples the
+    scores used; without it the page has the numbers only.
+    """
+    f = report.fidelity
     title = f"duck_synth report: {report.table} (model {report.model})"
     shapes = sorted(f.shapes.items(), key=lambda kv: (math.isnan(kv[1]), kv[1]))
     pairs = sorted(f.pairs.items(), key=lambda kv: (math.isnan(kv[1]), kv[1]))[:20]
+    intro = (f"<p>{report.synthetic_rows} synthetic rows compared with {report.source_rows} rows of "
+             f"{html.escape(report.source_table)}"
+             + (f" and {report.holdout_rows} holdout rows of {html.escape(report.holdout_table)}"
+                if report.holdout_table else "") + (" (sampled)" if report.sampled else "") + ".</p>")
+    reference = ("<p class='note'>The holdout column scores real rows the model never saw in the same way: the"
+                 " level new real data reaches.</p>" if report.holdout_table else
+                 "<p class='note'>No holdout table was given, so there is no reference column, DCR or utility.</p>")
+    parts = [f"<h1>{html.escape(title)}</h1>", intro, "<h2>Headline scores</h2>",
+             _html_table(["measure", "synthetic", "holdout reference"], _headline(report)), reference,
+             "<h2>Privacy</h2>", _html_table(["measure", "value"], _privacy_rows(report))]
+    if con is not None:
+        parts += _plots(report, con, [name for name, _ in shapes])
+    parts += ["<h2>Weakest columns</h2>", _html_table(["column", "shape score"], [[k, v] for k, v in shapes[:20]]),
+              "<h2>Weakest column pairs</h2>",
+              _html_table(["pair", "pair trend score"], [[f"{a} / {b}", v] for (a, b), v in pairs])]
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
-        f"<p>{report.synthetic_rows} synthetic rows compared with {report.source_rows} rows of "
-        f"{html.escape(report.source_table)}"
-        + (f" and {report.holdout_rows} holdout rows of {html.escape(report.holdout_table)}"
-           if report.holdout_table else "")
-        + (" (sampled)" if report.sampled else "") + ".</p>"
-        + "<h2>Summary</h2>" + _html_table(["measure", "value"], summary)
-        + "<h2>Column shapes</h2>" + _html_table(["column", "score"], [[k, v] for k, v in shapes])
-        + "<h2>Weakest column pairs</h2>" + _html_table(["pair", "score"], [[f"{a} / {b}", v] for (a, b), v in pairs])
+        f"<style>{_CSS}</style></head><body>" + "".join(parts)
         + "<script type='application/json' id='report'>"
         + json.dumps(report.to_dict()).replace("</", "<\\/")  # raw text: only "</" could end the script
         + "</script></body></html>\n"
     )
+
+
+def _plots(report: QualityReport, con: duckdb.DuckDBPyConnection, weakest_first: list[str]) -> list[str]:
+    from . import evaluation
+
+    source, _ = _read(con, report.source_table, report.max_rows, report.seed)
+    synth, _ = _read(con, report.table, report.max_rows, report.seed)
+    source, synth = evaluation._aligned([source, synth.select(source.columns)])  # noqa: SLF001
+    kinds = evaluation.column_kinds(source)
+    shown = [c for c in weakest_first if kinds.get(c) != "id"][:MAX_PLOTTED_COLUMNS]
+    note = (f"<p class='note'>The {len(shown)} weakest of {len(weakest_first)} columns.</p>"
+            if len(shown) < len(weakest_first) else "")
+    figures = "".join(f"<figure>{_distribution(c, kinds[c], source[c], synth[c])}</figure>" for c in shown)
+    heat_names = [c for c in source.columns if c in set(shown)]
+    return ["<h2>Column distributions: real vs synthetic</h2>", note, figures,
+            "<h2>Column pair trends: where the synthetic relationships differ</h2>",
+            _heatmap(heat_names, report.fidelity.pairs)]
 
 
 @dataclass(frozen=True)

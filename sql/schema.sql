@@ -55,3 +55,13 @@ CREATE TABLE IF NOT EXISTS duck_synth.rules (
     enabled BOOLEAN NOT NULL DEFAULT true,   -- false keeps a rule without enforcing it
     created_at TIMESTAMP DEFAULT current_timestamp
 );
+
+CREATE TABLE IF NOT EXISTS duck_synth.reports (
+    model VARCHAR NOT NULL,             -- model that generated the scored table
+    table_name VARCHAR NOT NULL,        -- the synthetic table scored
+    holdout_table VARCHAR,              -- real rows the model never saw, if given
+    target VARCHAR,                     -- column predicted for the utility score, if given
+    seed BIGINT NOT NULL,               -- seed of the samples and classifiers (same seed => same numbers)
+    report VARCHAR NOT NULL,            -- JSON: every figure of the report (ds.evaluate / duck-synth report)
+    created_at TIMESTAMP DEFAULT current_timestamp
+);
