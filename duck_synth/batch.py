@@ -28,6 +28,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -68,6 +69,7 @@ CONFIG_FILE = "model_params.json"
 TRAIN_FILE = "train.csv"
 VALIDATOR_FILE = "validator.json"
 SOURCE_VIEW = "duck_synth_dataframe"
+_IDENTIFIER = re.compile(r'"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*')
 
 
 class TooManyInvalidError(TooManyInvalid, RuntimeError):
@@ -852,12 +854,17 @@ class DataFrameBatch:
                    batches: list[Batch]) -> RuleSet:
         """The model's rules that only read ``columns``, plus unsaved SQL validators of ``batches``."""
         keep = []
+        outside = {c.lower() for c, _ in everything} - {c.lower() for c, _ in columns}
         for rule in load_rules(con, self._store.model, everything).rules:
-            try:
-                compile_predicate(con, rule.predicate, columns, f"rule {rule.name!r}")
-                keep.append(rule)
-            except InvalidRule:
-                continue
+            # a rule naming no outside column binds as it did over all columns; only the
+            # others need binding again (compiling every rule costs a query each)
+            names = {t.strip('"').replace('""', '"').lower() for t in _IDENTIFIER.findall(rule.expression)}
+            if names & outside:
+                try:
+                    compile_predicate(con, rule.predicate, columns, f"rule {rule.name!r}")
+                except InvalidRule:
+                    continue
+            keep.append(rule)
         names = {r.name for r in keep}
         for i, batch in enumerate(batches):
             sql = batch.validator if isinstance(batch.validator, str) else None
