@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from duck_synth import datasets
-from duck_synth.evaluation import column_kinds, fidelity, privacy, split
+from duck_synth.evaluation import column_kinds, detection_auc, fidelity, privacy, split, utility
 
 log = logging.getLogger("compare_peers")
 
@@ -66,6 +66,8 @@ class Row:
     exact_copy: float = math.nan
     holdout_copy: float = math.nan
     dcr_share: float = math.nan
+    detection: float = math.nan
+    utility: float = math.nan
     fit_s: float = math.nan
     rows_per_s: float = math.nan
     error: str = ""
@@ -223,8 +225,10 @@ def run_system(system: System, dataset: str, train, holdout, args) -> Row:
     log.info("%s / %s: fit %.1fs, generated %d rows in %.2fs", dataset, system.name, fit_s, synth.height, gen_s)
     fid = fidelity(train, synth)
     prv = privacy(train, holdout, synth, seed=args.seed)
+    auc = detection_auc(train, synth, seed=args.seed)
+    util = utility(train, holdout, synth, datasets.DATASETS[dataset].target, seed=args.seed)
     return Row(dataset, system.name, train.height, fid.score, fid.shape_score, fid.pair_score,
-               prv.exact_copy_rate, prv.holdout_copy_rate, prv.dcr_share,
+               prv.exact_copy_rate, prv.holdout_copy_rate, prv.dcr_share, auc, util.ratio,
                fit_s, synth.height / gen_s if gen_s > 0 else math.inf)
 
 
@@ -232,8 +236,9 @@ def reference_row(dataset: str, train: pl.DataFrame, holdout: pl.DataFrame, args
     """The holdout scored as if synthetic: what real, unseen rows achieve."""
     fid = fidelity(train, holdout)
     prv = privacy(train, holdout, holdout, seed=args.seed)
+    # DCR and utility of the holdout against itself are meaningless
     return Row(dataset, "holdout(ref)", train.height, fid.score, fid.shape_score, fid.pair_score,
-               prv.exact_copy_rate, prv.holdout_copy_rate)  # DCR of holdout vs itself is meaningless
+               prv.exact_copy_rate, prv.holdout_copy_rate, detection=detection_auc(train, holdout, seed=args.seed))
 
 
 def load_split(name: str, args) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -248,7 +253,7 @@ def load_split(name: str, args) -> tuple[pl.DataFrame, pl.DataFrame]:
 # Output
 
 COLUMNS = ["dataset", "system", "n_train", "fidelity", "shape", "pair", "exact_copy",
-           "holdout_copy", "dcr_share", "fit_s", "gen_rows/s"]
+           "holdout_copy", "dcr_share", "detect_auc", "utility", "fit_s", "gen_rows/s"]
 
 
 def _fmt(value: float, spec: str) -> str:
@@ -257,10 +262,11 @@ def _fmt(value: float, spec: str) -> str:
 
 def cells(row: Row) -> list[str]:
     if row.error:
-        return [row.dataset, row.system, str(row.n_train), "error: " + row.error] + [""] * 7
+        return [row.dataset, row.system, str(row.n_train), "error: " + row.error] + [""] * (len(COLUMNS) - 4)
     return [row.dataset, row.system, str(row.n_train), _fmt(row.score, ".4f"), _fmt(row.shape, ".4f"),
             _fmt(row.pair, ".4f"), _fmt(row.exact_copy, ".4f"), _fmt(row.holdout_copy, ".4f"),
-            _fmt(row.dcr_share, ".3f"), _fmt(row.fit_s, ".1f"), _fmt(row.rows_per_s, ",.0f")]
+            _fmt(row.dcr_share, ".3f"), _fmt(row.detection, ".3f"), _fmt(row.utility, ".3f"),
+            _fmt(row.fit_s, ".1f"), _fmt(row.rows_per_s, ",.0f")]
 
 
 def text_table(rows: list[Row]) -> str:
@@ -278,7 +284,7 @@ def text_table(rows: list[Row]) -> str:
 
 
 def markdown_table(rows: list[Row]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 9) + "|"]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(COLUMNS) - 2)) + "|"]
     lines += ["| " + " | ".join(cells(r)) + " |" for r in rows]
     return "\n".join(lines)
 

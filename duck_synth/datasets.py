@@ -22,6 +22,8 @@ DATASETS: dict[str, Dataset] = {
     "diamonds": Dataset("ggplot2", "diamonds", "price"),
     "mlc_churn": Dataset("modeldata", "mlc_churn", "churn"),
     "cps1988": Dataset("AER", "CPS1988", "wage"),
+    # a fourth, wide one: 2,930 houses, 74 mixed columns (numbers, categories, NULLs)
+    "ames": Dataset("modeldata", "ames", "Sale_Price"),
 }
 
 
@@ -29,7 +31,7 @@ def load(name: str) -> pl.DataFrame:
     """Load a development dataset as a Polars frame (R's row names dropped).
 
     Args:
-        name: one of ``DATASETS`` (``diamonds``, ``mlc_churn``, ``cps1988``).
+        name: one of ``DATASETS`` (``diamonds``, ``mlc_churn``, ``cps1988``, ``ames``).
     """
     try:
         ds = DATASETS[name]
