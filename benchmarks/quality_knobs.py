@@ -1,0 +1,50 @@
+"""Try model knobs on one development dataset: fidelity, utility, detection AUC and DCR share per setting.
+
+Each argument is a setting in keyword form (empty = the defaults); the hidden width and the
+minibatch override ``training.size_for``, ``dropout`` overrides ``ModelConfig.dropout``.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/quality_knobs.py mlc_churn "" "hidden=128" "dropout=0.1,batch_size=20"
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+
+import duck_synth as ds
+import duck_synth.api as api
+from duck_synth import datasets
+from duck_synth.evaluation import detection_auc, fidelity, privacy, split, utility
+from duck_synth.model import ModelConfig
+from duck_synth.training import size_for
+
+
+def run(name: str, label: str, hidden: int | None = None, dropout: float = 0.3, batch_size: int = 15,
+        minibatch: int | None = None) -> None:
+    train, holdout = split(datasets.load(name), 0.8, 0)
+
+    def sized(n: int) -> tuple[int, int, int]:
+        b, h, e = size_for(n)
+        return minibatch or b, hidden or h, e
+
+    api.size_for = sized
+    api.ModelConfig = functools.partial(ModelConfig, dropout=dropout)
+    con = ds.connect()
+    con.register("source", train.to_arrow())
+    con.execute("CREATE TABLE t AS SELECT * FROM source")
+    start = time.perf_counter()
+    ds.train(con, "t", batch_size=batch_size, seed=0)
+    fit = time.perf_counter() - start
+    synth = ds.generate(con, "t", n=train.height, seed=1)
+    u = utility(train, holdout, synth, datasets.DATASETS[name].target)
+    print(f"{label or 'default':36s} fidelity {fidelity(train, synth).score:.4f} utility {u.ratio:.3f}"
+          f" detect_auc {detection_auc(train, synth):.3f} dcr_share {privacy(train, holdout, synth).dcr_share:.3f}"
+          f" fit {fit:.1f}s", flush=True)
+
+
+if __name__ == "__main__":
+    dataset, *settings = sys.argv[1:]
+    for setting in settings or [""]:
+        kwargs = dict(item.split("=") for item in setting.split(",") if item)
+        run(dataset, setting, **{k: (float(v) if "." in v else int(v)) for k, v in kwargs.items()})
