@@ -45,11 +45,13 @@ import pyarrow as pa
 
 from . import api
 from .artifacts import TrainedModel, load_model
-from .catalog import ensure_schema, quote, transaction
+from .catalog import ensure_schema, fetch_one, quote, transaction
 from .encoders.text import TextEncoder
 from .errors import DuckSynthError, InvalidArgument, ModelExists, TooManyInvalid
 from .planning import read_batches
-from .rules import Checked, InvalidRule, Rule, RuleSet, compile_predicate, load_rules
+from .rules import (
+    Checked, InvalidBudget, InvalidRule, Rule, RuleSet, add_rule, check_max_invalid, compile_predicate, load_rules,
+)
 from .sampling import derive_seed, fresh_seed
 from .training import Progress, TrainConfig, resolve_device
 
@@ -290,7 +292,15 @@ def _lines(table: pa.Table, delimiter: str) -> list[str]:
     return out
 
 
-_PARSER = threading.local()
+_SCRATCH = threading.local()
+
+
+def _scratch() -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB (one per thread) for parsing lines and checking SQL validators."""
+    con = getattr(_SCRATCH, "con", None)
+    if con is None:
+        con = _SCRATCH.con = duckdb.connect()
+    return con
 
 
 def _parse_lines(lines: list[str], types: list[tuple[str, str]], delimiter: str, what: str) -> pl.DataFrame:
@@ -301,8 +311,7 @@ def _parse_lines(lines: list[str], types: list[tuple[str, str]], delimiter: str,
             raise InvalidArgument(f"{what}: line {line!r} has {len(row)} values, expected {len(types)}")
     raw = pl.DataFrame({name: [r[i] for r in rows] for i, (name, _) in enumerate(types)},
                        schema={name: pl.String for name, _ in types})
-    con = getattr(_PARSER, "con", None) or duckdb.connect()
-    _PARSER.con = con
+    con = _scratch()
     con.register("duck_synth_lines", raw.to_arrow())
     try:
         select = ", ".join(f"CAST(NULLIF({quote(n)}, '') AS {t}) AS {quote(n)}" for n, t in types)
@@ -391,6 +400,21 @@ class _Store:
                  model: str = MODEL) -> None:
         self.path, self.con, self.model = path, con, model
         self.source: pl.DataFrame | None = None  # the training rows (write mode only)
+        self._loaded: tuple[tuple, TrainedModel] | None = None
+
+    def load(self, con: duckdb.DuckDBPyConnection, device: str) -> TrainedModel:
+        """The model's trained batches, loaded once and again only when its weights change.
+
+        Generating batch after batch would otherwise read and checksum every weight blob
+        each time; the key (status and artifact checksums) is one small query.
+        """
+        key = (device,) + fetch_one(
+            con, "SELECT (SELECT status FROM duck_synth.models WHERE model = $m),"
+                 " (SELECT list(sha256 ORDER BY batch_index) FROM duck_synth.artifacts WHERE model = $m)",
+            {"m": self.model})
+        if self._loaded is None or self._loaded[0] != key:
+            self._loaded = (key, load_model(con, self.model, device, partial=True))
+        return self._loaded[1]
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -477,7 +501,7 @@ class Batch:
     def _sql_validator(self, sql: str) -> Callable[[str], bool]:
         def check(line: str) -> bool:
             row = _parse_lines([line], self._types, self.config.field_delimiter, f"batch {self._name}")
-            con = _PARSER.con
+            con = _scratch()
             con.register("duck_synth_line", row.to_arrow())
             try:
                 return con.sql(f"SELECT ({sql}) IS NOT FALSE FROM duck_synth_line").fetchall()[0][0]
@@ -518,9 +542,7 @@ class Batch:
         self._save_validator({"python": ref})
 
     def _check_sql(self, sql: str) -> None:
-        con = getattr(_PARSER, "con", None) or duckdb.connect()
-        _PARSER.con = con
-        compile_predicate(con, sql, self._types, f"validator of {self._name}")
+        compile_predicate(_scratch(), sql, self._types, f"validator of {self._name}")
 
     def _save_validator(self, payload: dict) -> None:
         if self.checkpoint_dir is not None:
@@ -842,8 +864,6 @@ class DataFrameBatch:
         name = f"batch_{index}_validator"
         with self._store.connect() as con, transaction(con):
             con.execute("DELETE FROM duck_synth.rules WHERE model = ? AND rule = ?", [self._store.model, name])
-            from .rules import add_rule
-
             add_rule(con, self._store.model, name, sql)
 
     # generation ------------------------------------------------------------------------------
@@ -883,12 +903,10 @@ class DataFrameBatch:
         Raises:
             TooManyInvalid: after yielding the valid records of the block that ran out.
         """
-        from .rules import InvalidBudget
-
         headers = [b.headers for b in self.batches.values()]
         device = resolve_device(self.config.device)
         with self._store.connect() as con, _threads(parallelism):
-            tm = load_model(con, self._store.model, device, partial=True)
+            tm = self._store.load(con, device)
             cols = [c for b in headers[: upto + 1] for c in b]
             given_cols = set(given.columns) if given is not None else set()
             needed = [j for j in range(upto + 1) if not set(headers[j]) <= given_cols]
@@ -929,10 +947,7 @@ class DataFrameBatch:
     def _num_lines(self, num_lines: Any, seeds: pl.DataFrame | None, seed_fields: Any) -> int:
         if isinstance(seed_fields, list) and seeds is not None:
             return seeds.height
-        n = self.config.gen_lines if num_lines is None else num_lines
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise InvalidArgument(f"num_lines must be a positive integer, got {num_lines!r}")
-        return int(n)
+        return _check_lines(self.config.gen_lines if num_lines is None else num_lines)
 
     def _given(self, batch_idx: int, n: int, seeds: pl.DataFrame | None) -> pl.DataFrame | None:
         """Values batch ``batch_idx`` is conditioned on: earlier batches' lines, then seed fields."""
@@ -946,8 +961,7 @@ class DataFrameBatch:
             own = {c for j in range(batch_idx + 1) for c in self.batches[j].headers}
             cols = [c for c in seeds.columns if c in own and (given is None or c not in given.columns)]
             if cols:
-                fixed = seeds.select(cols)
-                fixed = fixed if fixed.height == n else fixed.select(pl.all().repeat_by(n).explode())
+                fixed = _broadcast(seeds.select(cols), n)
                 given = fixed if given is None else pl.concat([given, fixed], how="horizontal")
         return given
 
@@ -1038,9 +1052,21 @@ class DataFrameBatch:
 
 
 def _check_max_invalid(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise InvalidArgument(f"max_invalid must be a non-negative integer, got {value!r}")
+    limit = check_max_invalid(value)
+    if limit is None:
+        raise InvalidArgument("max_invalid must be a non-negative integer, got None")
+    return limit
+
+
+def _check_lines(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidArgument(f"num_lines must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _broadcast(seeds: pl.DataFrame, n: int) -> pl.DataFrame:
+    """A one-row seed frame (a dict of seed_fields) repeated for ``n`` records."""
+    return seeds if seeds.height == n else seeds.select(pl.all().repeat_by(n).explode())
 
 
 # --- whole records --------------------------------------------------------------------------
@@ -1105,9 +1131,7 @@ class RecordFactory:
         self._seeds = _seed_frame(seed_fields, list(header_list))
         if isinstance(seed_fields, list):
             num_lines = len(seed_fields)
-        if isinstance(num_lines, bool) or not isinstance(num_lines, (int, np.integer)) or num_lines < 1:
-            raise InvalidArgument(f"num_lines must be a positive integer, got {num_lines!r}")
-        self.num_lines = int(num_lines)
+        self.num_lines = _check_lines(num_lines)
         self.reset()
 
     @property
@@ -1164,9 +1188,7 @@ class RecordFactory:
 
     def _get_record(self) -> Iterator[dict]:
         owner = self._owner
-        seeds = self._seeds
-        if seeds is not None and seeds.height != self.num_lines:
-            seeds = seeds.select(pl.all().repeat_by(self.num_lines).explode())
+        seeds = _broadcast(self._seeds, self.num_lines) if self._seeds is not None else None
         stream = owner._stream(len(self._batches) - 1, self.num_lines, seeds, self._check, self.max_invalid,
                                owner._seed(2000), self._parallelism, [])
         try:

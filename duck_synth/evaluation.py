@@ -226,7 +226,7 @@ def fidelity(
 def _scored_column(name: str, kind: str, real: pl.DataFrame, synth: pl.DataFrame) -> _Scored:
     if kind in _CONTINUOUS:
         real_values, synth_values = (
-            _as_float(name, frame.get_column(name)) for frame in (real, synth)
+            as_float(name, frame.get_column(name)) for frame in (real, synth)
         )
         real_labels, synth_labels = _bin_labels(real_values), _bin_labels(synth_values)
         n_labels = _NUM_BINS + 2
@@ -388,7 +388,7 @@ def privacy(
     if max_rows < 1:
         raise InvalidArgument(f"max_rows must be at least 1, got {max_rows}")
     kinds = _resolve_kinds(train, kinds)
-    train, holdout, synth = _aligned([train, holdout, synth])
+    train, holdout, synth = aligned([train, holdout, synth])
     exact_copy_rate = _copy_rate(synth, train)
     holdout_copy_rate = _copy_rate(holdout, train)
 
@@ -436,7 +436,7 @@ def exact_copy_rate(probe: pl.DataFrame, reference: pl.DataFrame) -> float:
     """
     _check_columns(reference, probe=probe)
     _check_not_empty(probe=probe)
-    return _copy_rate(*_aligned([probe, reference]))
+    return _copy_rate(*aligned([probe, reference]))
 
 
 @dataclass(frozen=True)
@@ -459,7 +459,7 @@ def _model_matrix(frames: list[pl.DataFrame], names: list[str], kinds: dict[str,
     columns, categorical = [[] for _ in frames], []
     for name in names:
         if kinds[name] in _CONTINUOUS:
-            per_frame = [_as_float(name, f.get_column(name)) for f in frames]
+            per_frame = [as_float(name, f.get_column(name)) for f in frames]
         else:
             per_frame = [c.astype(np.float64) for c in _codes(name, [f.get_column(name) for f in frames])]
         categorical.append(kinds[name] not in _CONTINUOUS)
@@ -488,7 +488,7 @@ def detection_auc(
     names = [n for n in real.columns if kinds[n] != "id"]
     rng = np.random.default_rng(seed)
     n = min(max_rows, real.height, synth.height)
-    real_s, synth_s = _aligned([_sample(real, n, rng), _sample(synth, n, rng)])
+    real_s, synth_s = aligned([_sample(real, n, rng), _sample(synth, n, rng)])
     (x_real, x_synth), categorical = _model_matrix([real_s, synth_s], names, kinds)
     x = np.vstack([x_real, x_synth])
     y = np.r_[np.zeros(n), np.ones(n)]
@@ -521,14 +521,14 @@ def utility(
     kinds = _resolve_kinds(train, kinds)
     if kinds[target] == "id":
         raise InvalidArgument(f"target {target!r} is an identifier column; pick a column to predict")
-    train, holdout, synth = _aligned([train, holdout, synth])
+    train, holdout, synth = aligned([train, holdout, synth])
     names = [n for n in train.columns if kinds[n] != "id" and n != target]
     matrices, categorical = _model_matrix([train, holdout, synth], names, kinds)
     classify = kinds[target] not in _CONTINUOUS
     if classify:
         ys = _codes(target, [f.get_column(target) for f in (train, holdout, synth)])
     else:
-        ys = [_as_float(target, f.get_column(target)) for f in (train, holdout, synth)]
+        ys = [as_float(target, f.get_column(target)) for f in (train, holdout, synth)]
     cats = categorical if categorical.any() else None
     scores = []
     for x, y in ((matrices[0], ys[0]), (matrices[2], ys[2])):
@@ -586,10 +586,10 @@ def _dcr_features(
 def _continuous_features(
     name: str, frames: list[pl.DataFrame], train_column: pl.Series
 ) -> list[sp.csr_matrix]:
-    train_values = _as_float(name, train_column)
+    train_values = as_float(name, train_column)
     observed = train_values[~np.isnan(train_values)]
     low, high = (observed.min(), observed.max()) if observed.size else (math.nan, math.nan)
-    values = [_as_float(name, frame.get_column(name)) for frame in frames]
+    values = [as_float(name, frame.get_column(name)) for frame in frames]
     with_nulls = any(np.isnan(v).any() for v in values)
     features = []
     for v in values:
@@ -671,7 +671,7 @@ def _resolve_kinds(df: pl.DataFrame, kinds: dict[str, str] | None) -> dict[str, 
     return {name: given.get(name) or detected[name] for name in df.columns}
 
 
-def _as_float(name: str, series: pl.Series) -> np.ndarray:
+def as_float(name: str, series: pl.Series) -> np.ndarray:
     """A numeric or temporal column as float64 (temporal in nanoseconds), NaN for NULL."""
     dtype = series.dtype
     if dtype == pl.Date:
@@ -713,7 +713,7 @@ def _concat(name: str, series: list[pl.Series]) -> pl.Series:
             raise InvalidArgument(f"column {name!r} has incompatible types {types}") from error
 
 
-def _aligned(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
+def aligned(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
     """The frames in the first frame's column order, each column cast to a common type."""
     columns = frames[0].columns
     frames = [frame.select(columns) for frame in frames]

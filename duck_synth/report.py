@@ -226,9 +226,9 @@ def evaluate(
     """
     report = quality_report(con, model, table, holdout=holdout, max_rows=max_rows, seed=seed, target=target)
     from .catalog import ensure_schema, transaction
-    from .rules import _read_only
+    from .rules import is_read_only
 
-    if _read_only(con):
+    if is_read_only(con):
         log.warning("database is read-only: the report of %r is not stored in duck_synth.reports", table)
         return report
     with transaction(con):
@@ -264,13 +264,22 @@ def _html_table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display needed), imported on first use."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _png(fig) -> str:
     """A matplotlib figure as an inline <img> (base64 PNG), closing the figure."""
     import base64
     import io
 
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
     plt.close(fig)
@@ -279,17 +288,13 @@ def _png(fig) -> str:
 
 def _distribution(name: str, kind: str, real: pl.Series, synth: pl.Series) -> str:
     """Real vs synthetic: overlaid histograms for numbers and times, paired bars for categories."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
     from . import evaluation
 
-    fig, ax = plt.subplots(figsize=(3.6, 2.4))
+    fig, ax = _pyplot().subplots(figsize=(3.6, 2.4))
     if kind in ("numeric", "datetime"):
-        r, s_ = evaluation._as_float(name, real), evaluation._as_float(name, synth)  # noqa: SLF001
+        r, s_ = evaluation.as_float(name, real), evaluation.as_float(name, synth)
         r, s_ = r[np.isfinite(r)], s_[np.isfinite(s_)]
         if r.size and s_.size:
             edges = np.histogram_bin_edges(np.r_[r, s_], bins=30)
@@ -312,12 +317,9 @@ def _distribution(name: str, kind: str, real: pl.Series, synth: pl.Series) -> st
 
 def _heatmap(names: list[str], pairs: dict[tuple[str, str], float]) -> str:
     """1 - pair trend score for every pair of columns: where the synthetic relationships differ."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    plt = _pyplot()
     index = {n: i for i, n in enumerate(names)}
     grid = np.full((len(names), len(names)), np.nan)
     for (a, b), score in pairs.items():
@@ -396,7 +398,7 @@ def _plots(report: QualityReport, con: duckdb.DuckDBPyConnection, weakest_first:
 
     source, _ = _read(con, report.source_table, report.max_rows, report.seed)
     synth, _ = _read(con, report.table, report.max_rows, report.seed)
-    source, synth = evaluation._aligned([source, synth.select(source.columns)])  # noqa: SLF001
+    source, synth = evaluation.aligned([source, synth.select(source.columns)])
     kinds = evaluation.column_kinds(source)
     shown = [c for c in weakest_first if kinds.get(c) != "id"][:MAX_PLOTTED_COLUMNS]
     note = (f"<p class='note'>The {len(shown)} weakest of {len(weakest_first)} columns.</p>"

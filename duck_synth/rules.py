@@ -375,7 +375,7 @@ def capture_source_rules(con: duckdb.DuckDBPyConnection, model: str, relation: R
     return [r[0] for r in rows]
 
 
-def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
+def is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
     row = fetch_one(con, "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()")
     return bool(row and row[0])
 
@@ -388,7 +388,7 @@ def ensure_captured(con: duckdb.DuckDBPyConnection, model: str) -> None:
     rules at all is captured again.
     """
     try:
-        if _read_only(con) or any(o in CAPTURED for _, _, o, _ in _stored_rules(con, model)):
+        if is_read_only(con) or any(o in CAPTURED for _, _, o, _ in _stored_rules(con, model)):
             return
         status = fetch_one(con, "SELECT status FROM duck_synth.models WHERE model = ?", [model])
         if status and status[0] == "trained":

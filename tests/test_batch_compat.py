@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from pathlib import Path
 
 import duckdb
@@ -390,8 +389,7 @@ def test_reference_example_record_factory_generate_all_df_with_callback(batcher,
     def my_callback(data: GenerationProgress):
         seen.append(data)
 
-    batcher_ = batcher
-    factory = batcher_.create_record_factory(num_lines=50)
+    factory = batcher.create_record_factory(num_lines=50)
     result = factory.generate_all(output="df", callback=my_callback)
     assert isinstance(result, GenerationResult) and result.exception is None
     assert result.records.shape == (50, churn.shape[1]) and (result.records.dtypes == churn.dtypes).all()
@@ -657,4 +655,3 @@ def test_bad_mode_and_bad_df_are_refused(churn, tmp_path):
 
 def test_errors_are_duck_synth_errors():
     assert issubclass(InvalidArgument, DuckSynthError) and issubclass(TooManyInvalidError, DuckSynthError)
-    warnings.simplefilter("default")
