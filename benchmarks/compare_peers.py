@@ -127,7 +127,7 @@ def fit_duck_synth(train: pl.DataFrame, args: argparse.Namespace) -> Generator:
     con.register("tmp_train", train.to_arrow())
     con.execute("CREATE TABLE train AS SELECT * FROM tmp_train")
     con.unregister("tmp_train")
-    ds.train(con, "train", model="m", epochs=args.epochs, seed=args.seed)
+    ds.train(con, "train", model="m", epochs=args.epochs, seed=args.seed, holdout=0)  # the split is shared
 
     def generate(n: int, seed: int) -> pl.DataFrame:
         _ = workdir  # keep the database alive as long as the generator

@@ -34,7 +34,7 @@ def run(name: str, label: str, hidden: int | None = None, dropout: float = 0.3, 
     con.register("source", train.to_arrow())
     con.execute("CREATE TABLE t AS SELECT * FROM source")
     start = time.perf_counter()
-    ds.train(con, "t", batch_size=batch_size, seed=0)
+    ds.train(con, "t", batch_size=batch_size, seed=0, holdout=0)
     fit = time.perf_counter() - start
     synth = ds.generate(con, "t", n=train.height, seed=1)
     u = utility(train, holdout, synth, datasets.DATASETS[name].target)

@@ -25,6 +25,6 @@ from .sql_functions import register  # noqa: E402
 
 __all__ += ["register", "validate", "add_rule", "ValidationSummary", "InvalidRule"]
 
-from .report import QualityReport, evaluate  # noqa: E402
+from .report import QualityReport, evaluate, holdout  # noqa: E402
 
-__all__ += ["evaluate", "QualityReport"]
+__all__ += ["evaluate", "holdout", "QualityReport"]

@@ -83,12 +83,13 @@ def _delete_model_rows(con: duckdb.DuckDBPyConnection, model: str) -> None:
         con.execute(f"DELETE FROM duck_synth.{table} WHERE model = ?", [model])
 
 
-def _write_plan(con, model: str, relation: Relation, table: str, n_rows: int, batch_size: int,
+def _write_plan(con, model: str, relation: Relation, table: str, n_rows: int, n_held: int, batch_size: int,
                 batch_headers: list[list[str]] | None) -> None:
     con.execute(
-        "INSERT INTO duck_synth.models (model, source_table, status, batch_size, n_rows, duck_synth_version)"
-        " VALUES (?, ?, 'planned', ?, ?, ?)",
-        [model, table, batch_size if batch_headers is None else None, n_rows, __version__],
+        "INSERT INTO duck_synth.models (model, source_table, status, batch_size, n_rows, duck_synth_version,"
+        " holdout, holdout_rows) VALUES (?, ?, 'planned', ?, ?, ?, ?, ?)",
+        [model, table, batch_size if batch_headers is None else None, n_rows, __version__,
+         relation.holdout if relation.part != "all" else 0.0, n_held],
     )
     columns = profile_columns(con, model, relation, n_rows)
     supported = [c for c in columns if c.encoder != "unsupported"]
@@ -101,12 +102,44 @@ def _write_plan(con, model: str, relation: Relation, table: str, n_rows: int, ba
     plan_batches(con, model, batch_size, batch_headers)
 
 
-def _source(con: duckdb.DuckDBPyConnection, table: str) -> tuple[Relation, int]:
-    relation = resolve_relation(con, _check_name(table, "table"))
-    n_rows = count_rows(con, relation)
-    if n_rows == 0:
+DEFAULT_HOLDOUT = 0.2
+"""Share of a source's rows ``train`` keeps aside (never profiled or trained on) for ``evaluate``."""
+
+MIN_HOLDOUT_SOURCE_ROWS = 100
+"""Smaller sources are trained whole: a holdout of under 20 rows would score nothing reliably."""
+
+
+def _check_holdout(holdout: object) -> float:
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float)) or not 0 <= holdout <= 0.5:
+        raise InvalidArgument(f"holdout must be a share of rows from 0 to 0.5 (0 trains on every row), got {holdout!r}")
+    return float(holdout)
+
+
+def _planned_holdout(con, model: str, status: str | None, holdout: float | None) -> float:
+    """The holdout share to train with: a planned model's stored one, else ``holdout`` or the default."""
+    if status != "planned":
+        return _check_holdout(DEFAULT_HOLDOUT if holdout is None else holdout)
+    stored = fetch_one(con, "SELECT coalesce(holdout, 0) FROM duck_synth.models WHERE model = ?", [model])[0]
+    if holdout is not None and _check_holdout(holdout) != stored:
+        raise InvalidArgument(f"model {model!r} was planned with holdout={stored:g}; plan it again with"
+                              f" replace=True and holdout={holdout:g} to change it")
+    return stored
+
+
+def _source(con: duckdb.DuckDBPyConnection, table: str, holdout: float = 0.0) -> tuple[Relation, int, int]:
+    """The training side of ``table`` (all of it when ``holdout`` is 0), its rows, and the rows held out."""
+    whole = resolve_relation(con, _check_name(table, "table"))
+    total = count_rows(con, whole)
+    if total == 0:
         raise EmptyTable(f"table {table!r} has no rows; there is nothing to learn from")
-    return relation, n_rows
+    if holdout and total < MIN_HOLDOUT_SOURCE_ROWS:
+        log.info("table %r has %d rows (< %d): trained whole, no holdout kept", table, total, MIN_HOLDOUT_SOURCE_ROWS)
+        holdout = 0.0
+    relation = whole.split(holdout, "train")
+    n_rows = count_rows(con, relation) if holdout else total
+    if n_rows == 0:
+        raise EmptyTable(f"table {table!r}: no row is left for training after holding out {holdout:.0%}")
+    return relation, n_rows, total - n_rows
 
 
 def plan(
@@ -116,16 +149,18 @@ def plan(
     batch_size: int = 15,
     batch_headers: list[list[str]] | None = None,
     replace: bool = False,
+    holdout: float = DEFAULT_HOLDOUT,
 ) -> list[list[str]]:
     """Profile ``table`` and write its column batches to duck_synth.batches, without training.
 
     Edit duck_synth.batches (or duck_synth.columns.encoder) with SQL afterwards; ``train``
-    uses the stored plan as it finds it.
+    uses the stored plan as it finds it. ``holdout`` is the share of rows kept aside as in
+    ``train``: the profile already leaves them out.
 
     Returns:
         The planned batches as lists of column names.
     """
-    relation, n_rows = _source(con, table)
+    relation, n_rows, n_held = _source(con, table, _check_holdout(holdout))
     model = _check_name(model or relation.name, "model")
     with transaction(con):
         ensure_schema(con)
@@ -133,7 +168,7 @@ def plan(
             if not replace:
                 raise ModelExists(f"model {model!r} already exists; pass replace=True to plan it again")
             _delete_model_rows(con, model)
-        _write_plan(con, model, relation, table, n_rows, batch_size, batch_headers)
+        _write_plan(con, model, relation, table, n_rows, n_held, batch_size, batch_headers)
         return read_batches(con, model)
 
 
@@ -149,6 +184,7 @@ class TrainResult:
     seconds: float
     epochs: list[int]
     val_loss: list[float | None]
+    holdout_rows: int = 0  # source rows kept aside (``ds.holdout``), not in ``rows``
 
 
 def _read_source(con, relation: Relation, specs: list[tuple[str, str, str]]) -> pl.DataFrame:
@@ -170,12 +206,18 @@ def train(
     device: str = "auto",
     replace: bool = False,
     progress: ProgressCallback | None = None,
+    holdout: float | None = None,
 ) -> TrainResult:
     """Learn ``table`` and store the model in the database.
 
     A model planned earlier with ``plan`` (and possibly edited with SQL) is trained as
     planned; otherwise the table is profiled and planned first. Everything is written in one
     transaction: on any error the database is left exactly as it was.
+
+    A share of the rows (``holdout``, 20% by default) is kept aside: chosen by a hash of each
+    row's values, never profiled or trained on, and found again by ``evaluate`` (and
+    ``holdout``) to score the synthetic table against real rows the model never saw.
+    Sources under 100 rows are trained whole.
 
     Args:
         con: DuckDB connection.
@@ -188,20 +230,22 @@ def train(
         device: 'auto' (CUDA when present), 'cpu' or 'cuda'.
         replace: retrain over an existing trained model of that name.
         progress: called after every epoch of every batch.
+        holdout: share of rows kept aside, 0 to 0.5 (default 0.2; a planned model keeps the
+            share it was planned with). 0 trains on every row.
     """
     tc = TrainConfig(epochs=epochs, seed=seed, device=resolve_device(device))
-    relation, n_rows = _source(con, table)
-    model = _check_name(model or relation.name, "model")
+    model = _check_name(model or resolve_relation(con, _check_name(table, "table")).name, "model")
     start = time.perf_counter()
     with transaction(con):
         ensure_schema(con)
         status = _model_status(con, model)
         if status == "trained" and not replace:
             raise ModelExists(f"model {model!r} already exists; pass replace=True to retrain it")
+        relation, n_rows, n_held = _source(con, table, _planned_holdout(con, model, status, holdout))
         if status != "planned":
             _delete_model_rows(con, model)
-            _write_plan(con, model, relation, table, n_rows, batch_size, batch_headers)
-        result = _train_planned(con, model, relation, table, n_rows, None, tc, progress)
+            _write_plan(con, model, relation, table, n_rows, n_held, batch_size, batch_headers)
+        result = _train_planned(con, model, relation, table, n_rows, n_held, None, tc, progress)
     log.info("trained model %r on %d rows in %.1fs", model, n_rows, time.perf_counter() - start)
     return result
 
@@ -236,7 +280,7 @@ def train_batches(
     if status is None:
         raise ModelNotFound(f"model {model!r} does not exist; plan it first")
     source = table or fetch_one(con, "SELECT source_table FROM duck_synth.models WHERE model = ?", [model])[0]
-    relation, n_rows = _source(con, source)
+    relation, n_rows, n_held = _source(con, source, _planned_holdout(con, model, "planned", None))
     n_batches = len(read_batches(con, model))
     wanted = sorted(set(indices))
     bad = [i for i in wanted if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < n_batches]
@@ -245,11 +289,11 @@ def train_batches(
     with transaction(con):
         if status == "trained":
             con.execute("UPDATE duck_synth.models SET status = 'planned' WHERE model = ?", [model])
-        return _train_planned(con, model, relation, source, n_rows, wanted, tc, progress, text_encoder)
+        return _train_planned(con, model, relation, source, n_rows, n_held, wanted, tc, progress, text_encoder)
 
 
-def _train_planned(con, model: str, relation: Relation, table: str, n_rows: int, indices: list[int] | None,
-                   tc: TrainConfig, progress, text_encoder=None) -> TrainResult:
+def _train_planned(con, model: str, relation: Relation, table: str, n_rows: int, n_held: int,
+                   indices: list[int] | None, tc: TrainConfig, progress, text_encoder=None) -> TrainResult:
     """Train batches ``indices`` (all when None) of a planned model, inside the caller's transaction."""
     start = time.perf_counter()
     batches = read_batches(con, model)
@@ -274,13 +318,14 @@ def _train_planned(con, model: str, relation: Relation, table: str, n_rows: int,
                         [model])[0] == len(batches)
     con.execute(
         "UPDATE duck_synth.models SET status = ?, seed = ?, device = ?, training = ?,"
-        " trained_at = current_timestamp, n_rows = ?, duck_synth_version = ? WHERE model = ?",
-        ["trained" if trained else "planned", tc.seed, tc.device, json.dumps(summary), n_rows, __version__, model],
+        " trained_at = current_timestamp, n_rows = ?, holdout_rows = ?, duck_synth_version = ? WHERE model = ?",
+        ["trained" if trained else "planned", tc.seed, tc.device, json.dumps(summary), n_rows, n_held, __version__,
+         model],
     )
     if trained:
         capture_source_rules(con, model, relation)  # CHECK / NOT NULL constraints and profile domains
     return TrainResult(model, batches, skipped, n_rows, tc.device, time.perf_counter() - start,
-                       [summary["epochs"][i] for i in indices], [summary["val_loss"][i] for i in indices])
+                       [summary["epochs"][i] for i in indices], [summary["val_loss"][i] for i in indices], n_held)
 
 
 def _training_summary(con, model: str, n_batches: int, fits: dict[int, FitResult]) -> dict[str, list]:

@@ -658,7 +658,7 @@ class DataFrameBatch:
         self.master_header_list = list(frame.columns)
         try:
             with self._store.connect() as con:
-                api.plan(con, SOURCE_VIEW, model=MODEL, batch_size=batch_size,
+                api.plan(con, SOURCE_VIEW, model=MODEL, batch_size=batch_size, holdout=0,  # gretel trains on every row
                          batch_headers=[list(b) for b in batch_headers] if batch_headers is not None else None)
                 headers, types = read_batches(con, MODEL), self._types(con)
         except BaseException:

@@ -10,7 +10,7 @@ import contextlib
 import importlib.resources
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import duckdb
@@ -78,19 +78,49 @@ def qualified(parts: list[str] | tuple[str, ...]) -> str:
     return ".".join(quote(p) for p in parts)
 
 
+HOLDOUT_BUCKETS = 1_000_000
+"""Rows are split by a hash of their contents into this many buckets (see ``Relation.split``)."""
+
+
 @dataclass(frozen=True)
 class Relation:
-    """A table or view found in the database."""
+    """A table or view found in the database, whole or one side of its train/holdout split."""
 
     database: str
     schema: str
     name: str
     kind: str  # 'table' or 'view'
+    holdout: float = 0.0  # share of rows on the holdout side
+    part: str = "all"  # 'all', 'train' or 'holdout'
+
+    @property
+    def name_sql(self) -> str:
+        """The fully qualified, quoted name of the whole table, safe to splice into SQL."""
+        return qualified((self.database, self.schema, self.name))
 
     @property
     def sql(self) -> str:
-        """The fully qualified, quoted name, safe to splice into SQL."""
-        return qualified((self.database, self.schema, self.name))
+        """The rows of this part: the quoted name, or a parenthesised query for one side of a split.
+
+        A row's side is decided by a hash of its values and of its occurrence number among
+        identical rows, so the split needs no stored row ids, survives any physical reordering,
+        and sends duplicates to both sides at the natural rate. Rows come back in a fixed
+        order (by that hash), so reading a side is deterministic.
+        """
+        if self.part == "all":
+            return self.name_sql
+        cut = round(self.holdout * HOLDOUT_BUCKETS)
+        keep = f"< {cut}" if self.part == "holdout" else f">= {cut}"
+        return (
+            '(SELECT * EXCLUDE ("duck_synth.h", "duck_synth.u") FROM ('
+            f'SELECT *, hash("duck_synth.h", row_number() OVER (PARTITION BY "duck_synth.h")) % {HOLDOUT_BUCKETS}'
+            ' AS "duck_synth.u" FROM (SELECT *, hash(*COLUMNS(*)) AS "duck_synth.h" FROM '
+            f'{self.name_sql})) WHERE "duck_synth.u" {keep} ORDER BY "duck_synth.u", "duck_synth.h")'
+        )
+
+    def split(self, holdout: float, part: str) -> Relation:
+        """This table's ``part`` ('train' or 'holdout') when ``holdout`` of its rows are held out."""
+        return replace(self, holdout=holdout, part=part if holdout > 0 else "all")
 
 
 def resolve_relation(con: duckdb.DuckDBPyConnection, name: str) -> Relation:
@@ -166,9 +196,20 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(row[0])
 
 
+_ADDED_COLUMNS = {"models": [("holdout", "DOUBLE DEFAULT 0"), ("holdout_rows", "BIGINT DEFAULT 0")]}
+"""Columns newer than the first release, added to the tables of databases made before them."""
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the duck_synth schema and its tables if they do not exist yet."""
+    """Create the duck_synth schema and its tables if they do not exist yet (or add newer columns)."""
     con.execute(load_sql("schema.sql"))
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database()"
+            " AND schema_name = ? AND table_name = ?", [SCHEMA, table]).fetchall()}
+        for name, definition in columns:
+            if name not in have:
+                con.execute(f"ALTER TABLE {SCHEMA}.{table} ADD COLUMN {name} {definition}")
 
 
 def has_schema(con: duckdb.DuckDBPyConnection) -> bool:

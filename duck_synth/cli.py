@@ -361,11 +361,14 @@ def main(debug: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed that makes training repeatable.")
 @_DEVICE
 @click.option("--replace", is_flag=True, help="Retrain over an existing model of that name.")
+@click.option("--holdout", type=click.FloatRange(0, 0.5), default=None,
+              help="Share of rows kept aside, never trained on, for `duck-synth report` [default: 0.2;"
+                   " 0 trains on every row; a planned model keeps its own].")
 @_output_options
 @_errors
 @_cleanup_new_db
 def train(db: str, table: str, model: str | None, batch_size: int, epochs: int | None, seed: int,
-          device: str, replace: bool, quiet: bool, as_json: bool) -> None:
+          device: str, replace: bool, holdout: float | None, quiet: bool, as_json: bool) -> None:
     """Learn a table and store the model in the database.
 
     \b
@@ -376,16 +379,18 @@ def train(db: str, table: str, model: str | None, batch_size: int, epochs: int |
     with _connect(db, "write", f"store model {model or table!r} in it", create=True) as con:
         try:
             r = api.train(con, table, model=model, batch_size=batch_size, epochs=epochs, seed=seed,
-                          device=device, replace=replace, progress=show)
+                          device=device, replace=replace, progress=show, holdout=holdout)
         finally:
             if show:
                 show.close()
     if as_json:
-        _print_json({"model": r.model, "table": table, "rows": r.rows, "batches": r.batches,
+        _print_json({"model": r.model, "table": table, "rows": r.rows, "holdout_rows": r.holdout_rows,
+                     "batches": r.batches,
                      "skipped_columns": r.skipped_columns, "device": r.device,
                      "seconds": round(r.seconds, 3), "epochs": r.epochs, "val_loss": r.val_loss})
         return
-    click.echo(f"Trained model {r.model!r} on {r.rows:,} rows of {table!r}: {len(r.batches)} batch(es), "
+    kept = f" ({r.holdout_rows:,} more kept aside as its holdout)" if r.holdout_rows else ""
+    click.echo(f"Trained model {r.model!r} on {r.rows:,} rows of {table!r}{kept}: {len(r.batches)} batch(es), "
                f"epochs {', '.join(map(str, r.epochs))}, {r.seconds:.1f}s on {r.device}")
 
 
@@ -472,11 +477,12 @@ def validate(db: str, model: str, table: str, quiet: bool, as_json: bool) -> Non
 @_model_option(help="Model that generated the table; its source table is the reference.")
 @click.option("--table", required=True, shell_complete=_complete_tables, help="Synthetic table to score.")
 @click.option("--holdout", shell_complete=_complete_tables,
-              help="Real rows the model never saw: adds the holdout fidelity and the DCR share.")
+              help="Real rows the model never saw [default: the rows `train` kept aside]: for the holdout"
+                   " fidelity and the DCR share.")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, writable=True), help="Also write an HTML report.")
 @click.option("--max-rows", type=click.IntRange(min=1), default=reports.DEFAULT_MAX_ROWS, show_default=True,
               help="Larger tables are sampled down to this many rows.")
-@click.option("--target", help="Column to predict for the utility score (train on synthetic vs real; needs --holdout).")
+@click.option("--target", help="Column to predict for the utility score (train on synthetic vs real; needs a holdout).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples and classifiers.")
 @_output_options
 @_errors

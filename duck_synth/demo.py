@@ -104,7 +104,8 @@ def run_demo(
         start = time.perf_counter()
         if trained:
             say(f"training model {dataset!r} on {n_train:,} rows of {train_t}")
-            api.train(con, train_t, model=dataset, epochs=epochs, seed=seed, replace=True, progress=progress)
+            api.train(con, train_t, model=dataset, epochs=epochs, seed=seed, replace=True, progress=progress,
+                      holdout=0)  # the demo keeps its own holdout table
         else:
             say(f"reusing the trained model {dataset!r} (retrain to train it again)")
         train_seconds = time.perf_counter() - start

@@ -19,8 +19,9 @@ import duckdb
 import polars as pl
 
 from .artifacts import trained_models
-from .catalog import fetch_one, has_schema, resolve_relation
+from .catalog import Relation, fetch_one, has_schema, resolve_relation
 from .errors import InvalidArgument, ModelNotFound
+from .profile import count_rows
 from .rules import has_rules_table, load_rules, model_columns
 
 if TYPE_CHECKING:  # evaluation pulls in scikit-learn (seconds); the CLI imports this module at start
@@ -117,10 +118,57 @@ def model_source(con: duckdb.DuckDBPyConnection, model: str) -> str:
     return row[0]
 
 
-def _read(con: duckdb.DuckDBPyConnection, name: str, max_rows: int, seed: int) -> tuple[pl.DataFrame, int]:
+def model_split(con: duckdb.DuckDBPyConnection, model: str, strict: bool = True) -> tuple[Relation, Relation | None]:
+    """The rows ``model`` trained on and the rows ``ds.train`` kept aside (None if it kept none).
+
+    The split is re-derived from row contents, then checked against the row counts stored
+    at training: a source changed since then raises (``strict``) or warns.
+
+    Raises:
+        ModelNotFound: no such model.
+        TableNotFound: its source table is gone.
+        InvalidArgument: (``strict``) the source changed, so the held-out rows are unknown.
+    """
+    source_table = model_source(con, model)
+    whole = resolve_relation(con, source_table)
+    try:
+        share, n_train, n_held = fetch_one(
+            con, "SELECT coalesce(holdout, 0), n_rows, coalesce(holdout_rows, 0) FROM duck_synth.models"
+            " WHERE model = ?", [model])
+    except duckdb.BinderException:  # a database made before holdouts existed, opened read-only
+        share = 0.0
+    if not share:
+        return whole, None
+    train, hold = whole.split(share, "train"), whole.split(share, "holdout")
+    now = (count_rows(con, train), count_rows(con, hold))
+    if now != (n_train, n_held):
+        msg = (f"table {source_table!r} changed since model {model!r} was trained: its {share:.0%} holdout split"
+               f" now has {now[0]:,} training and {now[1]:,} held-out rows, not {n_train:,} and {n_held:,}, so"
+               " the rows the model never saw are no longer known")
+        if strict:
+            raise InvalidArgument(msg + "; pass holdout= a table of real rows the model never saw")
+        log.warning(msg)
+    return train, hold
+
+
+def holdout(con: duckdb.DuckDBPyConnection, model: str) -> pl.DataFrame:
+    """The real rows ``ds.train`` kept aside for ``model``: never profiled or trained on.
+
+    Raises:
+        InvalidArgument: the model kept no holdout (trained with ``holdout=0``, or on a source
+            under 100 rows), or its source changed since training.
+    """
+    _, hold = model_split(con, model)
+    if hold is None:
+        raise InvalidArgument(f"model {model!r} kept no holdout: it was trained on every row of"
+                              f" {model_source(con, model)!r} (holdout=0, or fewer than 100 rows)")
+    return pl.from_arrow(con.sql(f"SELECT * FROM {hold.sql}").to_arrow_table())
+
+
+def _read(con: duckdb.DuckDBPyConnection, name: str | Relation, max_rows: int, seed: int) -> tuple[pl.DataFrame, int]:
     """A table's rows (sampled down to ``max_rows``) and its full row count."""
-    relation = resolve_relation(con, name)
-    total = fetch_one(con, f"SELECT count(*) FROM {relation.sql}")[0]
+    relation = resolve_relation(con, name) if isinstance(name, str) else name
+    total = count_rows(con, relation)
     sample = f" USING SAMPLE reservoir({max_rows} ROWS) REPEATABLE ({seed})" if total > max_rows else ""
     return pl.from_arrow(con.sql(f"SELECT * FROM {relation.sql}{sample}").to_arrow_table()), total
 
@@ -151,7 +199,9 @@ def quality_report(
         model: the model that generated ``table``.
         table: synthetic table (or view) with the source's columns.
         holdout: real rows the model did not train on; adds the holdout fidelity
-            (the ceiling to compare with) and the DCR share (0.5 is ideal).
+            (the ceiling to compare with) and the DCR share (0.5 is ideal). Default: the
+            rows ``ds.train`` kept aside, if it kept any (the source is then the rows it
+            trained on).
         max_rows: tables with more rows are sampled down to this many (seeded).
         seed: seed of those samples, the DCR samples and the classifiers.
         target: a column to predict for the utility score (needs ``holdout``).
@@ -166,7 +216,11 @@ def quality_report(
     if max_rows < 1:
         raise InvalidArgument(f"max_rows must be at least 1, got {max_rows}")
     source_table = model_source(con, model)
-    source, n_source = _read(con, source_table, max_rows, seed)
+    trained_on, kept = model_split(con, model, strict=holdout is None)
+    held: str | Relation | None = holdout
+    if holdout is None and kept is not None:
+        holdout, held = f"{source_table} (holdout kept by ds.train)", kept
+    source, n_source = _read(con, trained_on, max_rows, seed)
     synth, n_synth = _read(con, table, max_rows, seed)
     _check_same_columns(source, synth, model, table, source_table)
     synth = synth.select(source.columns)
@@ -180,7 +234,7 @@ def quality_report(
         # evaluation.privacy needs a holdout; without one only the exact-copy rate is defined.
         copies, priv, hold_fid, n_hold = evaluation.exact_copy_rate(synth, source), None, None, None
     else:
-        hold, n_hold = _read(con, holdout, max_rows, seed)
+        hold, n_hold = _read(con, held, max_rows, seed)
         _check_same_columns(source, hold, model, holdout, source_table)
         hold = hold.select(source.columns)
         priv = evaluation.privacy(source, hold, synth, seed=seed)
@@ -215,7 +269,8 @@ def evaluate(
         con: a writable connection holding the model and the tables.
         model: the model that generated ``table``.
         table: the synthetic table.
-        holdout: real rows the model did not train on (e.g. the 20% left out of a split).
+        holdout: real rows the model did not train on. Default: the share ``ds.train`` kept
+            aside (20% unless trained with ``holdout=0``).
         target: a column to predict for the utility score.
         seed: seed of every sample and classifier.
         max_rows: larger tables are sampled down to this many rows.
@@ -235,7 +290,7 @@ def evaluate(
         ensure_schema(con)
         con.execute("INSERT INTO duck_synth.reports (model, table_name, holdout_table, target, seed, report)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    [model, table, holdout, target, seed, json.dumps(report.to_dict())])
+                    [model, table, report.holdout_table, target, seed, json.dumps(report.to_dict())])
     return report
 
 

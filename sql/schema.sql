@@ -13,7 +13,9 @@ CREATE TABLE IF NOT EXISTS duck_synth.models (
     training VARCHAR,                   -- JSON: epochs, losses, seconds per batch
     duck_synth_version VARCHAR NOT NULL,
     created_at TIMESTAMP DEFAULT current_timestamp,
-    trained_at TIMESTAMP
+    trained_at TIMESTAMP,
+    holdout DOUBLE DEFAULT 0,           -- share of source rows held out (never profiled or trained on)
+    holdout_rows BIGINT DEFAULT 0       -- rows held out when trained (the split is re-derived from row contents)
 );
 
 CREATE TABLE IF NOT EXISTS duck_synth.columns (

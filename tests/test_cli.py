@@ -157,18 +157,25 @@ def test_train_json_and_model_stored(runner, small_db):
                  "--batch-size", "5", "--epochs", "1", "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)  # stdout holds the JSON and nothing else
-    assert out["model"] == "d" and out["rows"] == 300 and out["epochs"] == [1, 1]
+    assert out["model"] == "d" and out["epochs"] == [1, 1]
+    assert out["rows"] + out["holdout_rows"] == 300 and 30 <= out["holdout_rows"] <= 90  # 20% kept aside
     assert len(out["batches"]) == 2 and out["device"] == "cpu"
     assert "epoch" not in result.stderr  # --json implies no progress
     assert query(small_db, "SELECT model, status FROM duck_synth.models") == [("d", "trained")]
+    whole = run(runner, "train", "--db", small_db, "--table", "diamonds", "--model", "d0", "--epochs", "1",
+                "--holdout", "0", "--json")
+    assert (json.loads(whole.stdout)["rows"], json.loads(whole.stdout)["holdout_rows"]) == (300, 0)
+    bad = run(runner, "train", "--db", small_db, "--table", "diamonds", "--model", "d9", "--holdout", "0.9")
+    assert bad.exit_code == 2 and "0.9 is not in the range 0<=x<=0.5" in bad.stderr
 
 
 def test_train_shows_progress_and_summary(runner, small_db):
     result = run(runner, "train", "--db", small_db, "--table", "diamonds", "--epochs", "2", "--seed", "3")
     assert result.exit_code == 0, result.output
     assert re.search(r"^batch 1/1  epoch 2/2  loss \d+\.\d{4}  val \d+\.\d{4}  \d+s  ETA 0s$", result.stderr, re.M)
-    assert re.fullmatch(r"Trained model 'diamonds' on 300 rows of 'diamonds': 1 batch\(es\), epochs 2, "
-                        r"[\d.]+s on cpu\n", result.stdout)
+    kept = re.fullmatch(r"Trained model 'diamonds' on (\d+) rows of 'diamonds' \((\d+) more kept aside as its"
+                        r" holdout\): 1 batch\(es\), epochs 2, [\d.]+s on cpu\n", result.stdout)
+    assert kept and int(kept[1]) + int(kept[2]) == 300
     again = run(runner, "train", "--db", small_db, "--table", "diamonds", "--epochs", "1", "--quiet")
     assert again.exit_code == 1
     assert again.stderr == "Error: model 'diamonds' already exists; pass --replace to retrain it\n"

@@ -41,7 +41,8 @@ def test_train_generate_validate_report_end_to_end(tmp_path, diamonds):
     con.close()
 
     trained = json.loads(cli("train", "--db", db, "--table", "diamonds", "--epochs", "2", "--json").stdout)
-    assert trained["model"] == "diamonds" and trained["rows"] == 600 and trained["epochs"] == [2]
+    assert trained["model"] == "diamonds" and trained["rows"] + trained["holdout_rows"] == 600
+    assert trained["epochs"] == [2] and trained["holdout_rows"] > 60
 
     generated = json.loads(cli("generate", "--db", db, "--model", "diamonds", "--rows", "600",
                                "--into", "diamonds_synth", "--seed", "1", "--json").stdout)

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -83,3 +84,90 @@ def test_html_report_has_every_section_with_embedded_images_and_evaluates_number
     assert embedded == expected
     for label in ("detection AUC", "holdout reference", "DCR share", "utility: regression on &#x27;price&#x27;"):
         assert label in page
+
+
+# ---------------------------------------------------------------------------------------------
+# the holdout ds.train keeps
+
+
+@pytest.fixture
+def kept(db, diamonds):
+    """1,000 diamonds rows (with 10 exact duplicates) trained with the default holdout."""
+    frame = diamonds.sample(990, seed=8)
+    load_frame(db, "gems", pl.concat([frame, frame.head(10)]))
+    result = ds.train(db, "gems", batch_size=5, epochs=1, seed=0)
+    return db, result
+
+
+def test_train_keeps_a_fifth_of_the_rows_aside_and_never_profiles_them(kept):
+    con, result = kept
+    held = ds.holdout(con, "gems")
+    assert result.rows + result.holdout_rows == 1000 and 150 <= result.holdout_rows <= 250
+    assert held.height == result.holdout_rows
+    assert con.execute("SELECT n_rows, holdout, holdout_rows FROM duck_synth.models").fetchall() == [
+        (result.rows, 0.2, result.holdout_rows)]
+    con.register("held", held.to_arrow())
+    trained_on = "(SELECT * FROM gems EXCEPT ALL SELECT * FROM held)"
+    assert con.sql(f"SELECT count(*) FROM {trained_on}").fetchall() == [(result.rows,)]
+    # the stored profile is that of the training side alone (it differs from the whole table's)
+    for column in ("carat", "price", "depth"):
+        profiled = con.execute("SELECT min_value, max_value FROM duck_synth.columns WHERE column_name = ?",
+                               [column]).fetchall()
+        assert profiled == con.sql(f'SELECT min("{column}")::VARCHAR, max("{column}")::VARCHAR'
+                                   f" FROM {trained_on}").fetchall()
+    # the same rows on every call: the split is a function of the rows, not of a random draw
+    assert ds.holdout(con, "gems").sort(held.columns).equals(held.sort(held.columns))
+
+
+def test_evaluate_scores_against_the_kept_holdout_by_default(kept):
+    con, result = kept
+    ds.generate(con, "gems", n=result.rows, seed=1, into="gems_synth")
+    r = ds.evaluate(con, "gems", "gems_synth", target="price", seed=0)
+    assert r.holdout_table == "gems (holdout kept by ds.train)"
+    assert (r.source_rows, r.holdout_rows) == (result.rows, result.holdout_rows)
+    assert r.privacy is not None and r.holdout_fidelity is not None and r.utility.target == "price"
+    same = ds.evaluate(con, "gems", "gems_synth", target="price", seed=0)
+    assert same.to_dict() == r.to_dict()
+    assert con.execute("SELECT DISTINCT holdout_table FROM duck_synth.reports").fetchall() == [
+        ("gems (holdout kept by ds.train)",)]
+
+
+def test_a_changed_source_is_refused_rather_than_scored_against_seen_rows(kept, caplog):
+    con, result = kept
+    ds.generate(con, "gems", n=200, seed=1, into="gems_synth")
+    held = ds.holdout(con, "gems")
+    con.execute("INSERT INTO gems SELECT * FROM gems LIMIT 50")
+    with pytest.raises(ds.InvalidArgument, match=r"^table 'gems' changed since model 'gems' was trained: .*"
+                       r"pass holdout= a table of real rows the model never saw$"):
+        ds.evaluate(con, "gems", "gems_synth")
+    with pytest.raises(ds.InvalidArgument, match=r"changed since model 'gems' was trained"):
+        ds.holdout(con, "gems")
+    load_frame(con, "unseen", held)  # the user kept the rows: an explicit holdout still works, with a warning
+    assert ds.evaluate(con, "gems", "gems_synth", holdout="unseen").holdout_rows == held.height
+    assert "changed since model 'gems' was trained" in caplog.text
+
+
+def test_holdout_zero_small_tables_and_bad_shares(db, diamonds):
+    load_frame(db, "big", diamonds.sample(300, seed=2))
+    load_frame(db, "small", diamonds.sample(99, seed=2))
+    assert ds.train(db, "big", epochs=1, holdout=0).rows == 300
+    with pytest.raises(ds.InvalidArgument, match=r"^model 'big' kept no holdout: it was trained on every row"):
+        ds.holdout(db, "big")
+    assert ds.evaluate(db, "big", "big").privacy is None  # nothing to compare with: no privacy figures
+    small = ds.train(db, "small", epochs=1)
+    assert (small.rows, small.holdout_rows) == (99, 0)  # under 100 rows: trained whole
+    for bad in (0.7, -0.1, "0.2", True):
+        with pytest.raises(ds.InvalidArgument, match=r"^holdout must be a share of rows from 0 to 0\.5"):
+            ds.train(db, "big", model="other", epochs=1, holdout=bad)
+    ds.plan(db, "big", model="planned", holdout=0.1)
+    with pytest.raises(ds.InvalidArgument, match=r"^model 'planned' was planned with holdout=0\.1;"):
+        ds.train(db, "big", model="planned", epochs=1, holdout=0.3)
+    assert ds.train(db, "big", model="planned", epochs=1).holdout_rows == ds.holdout(db, "planned").height > 0
+
+
+def test_a_database_from_before_holdouts_gets_the_columns_added(db, diamonds):
+    load_frame(db, "gems", diamonds.sample(200, seed=2))
+    ds.plan(db, "gems")
+    db.execute("DELETE FROM duck_synth.batches; DELETE FROM duck_synth.columns; DELETE FROM duck_synth.models")
+    db.execute("ALTER TABLE duck_synth.models DROP COLUMN holdout_rows; ALTER TABLE duck_synth.models DROP COLUMN holdout")
+    assert ds.train(db, "gems", epochs=1).holdout_rows > 0
