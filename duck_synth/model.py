@@ -10,7 +10,8 @@ target (one padded einsum) turn that into logits over the sub-column's vocabular
 The order is a permutation of the batch's columns (a column's sub-columns stay together).
 Training mixes the canonical order with random orders (any-order autoregression), so the
 same weights can condition on any subset of columns at generation time (seed fields).
-Sampling keeps the running sum, so each sampled token costs O(H·(H + V)) per row.
+Sampling keeps the running sum, so each sampled token costs O(H·(H + V)) per row (less for the
+first columns of a batch without context, whose few distinct prefixes share their states).
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ def order_ranks(groups: tuple[int, ...], column_order: list[int]) -> torch.Tenso
     return out
 
 
+TREE_STATES = 4096
+"""Most distinct prefixes whose states ``sample`` keeps instead of one state per row."""
+
+
 class BatchModel(nn.Module):
     """Autoregressive network for one column batch."""
 
@@ -92,8 +97,11 @@ class BatchModel(nn.Module):
         return torch.einsum("bsd,sdh->bsh", x, self.proj[k]) + (pos * self.is_ordinal[k])[..., None] * self.ord_dir[k]
 
     def trunk(self, pre: torch.Tensor, j: slice | int) -> torch.Tensor:
-        """Per-target layers from the summed inputs ``pre`` (B, T', H) for targets ``j``."""
+        """Per-target layers from the summed inputs ``pre``: (B, T', H) for targets ``j`` (a slice),
+        or (B, H) for the single target ``j`` (an int; sampling, where the bias add is fused)."""
         z = self.drop(F.gelu(self.norm(pre + self.b1[j])))
+        if isinstance(j, int):
+            return F.gelu(torch.addmm(self.b2[j], z, self.w2[j])).add_(z)
         return F.gelu(torch.einsum("bth,thg->btg", z, self.w2[j]) + self.b2[j]) + z
 
     def forward(self, tokens: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
@@ -123,6 +131,11 @@ class BatchModel(nn.Module):
     ) -> torch.Tensor:
         """Sample target tokens for each row of ``context``.
 
+        Every input value's projection is computed once (a table per token), so an input costs
+        a lookup instead of an embedding and a matmul. Without context, the first targets have
+        few distinct prefixes: their states are kept per prefix (up to ``TREE_STATES``) rather
+        than per row, so the trunk and head run on those few states only.
+
         Args:
             context: (B, C) context tokens.
             generator: random source (fixes the output for a seed).
@@ -135,21 +148,38 @@ class BatchModel(nn.Module):
         Returns:
             (B, T) target tokens.
         """
-        b = context.shape[0]
+        b, dev, h = context.shape[0], context.device, self.cfg.hidden
         order = column_order if column_order is not None else sorted(set(self.cfg.target_groups))
         ranks = order_ranks(self.cfg.target_groups, order)
-        out = torch.zeros(b, self.n_tgt, dtype=torch.long, device=context.device)
+        out = torch.zeros(b, self.n_tgt, dtype=torch.long, device=dev)
         if given is not None and given_mask is not None:
             out[:, given_mask] = given[:, given_mask]
-        running = self.contributions(context).sum(1)  # (B, H)
+        cards = list(self.cfg.context_cards) + list(self.cfg.target_cards)
+        tables = [self.contributions(torch.arange(c, device=dev)[:, None], k)[:, 0] for k, c in enumerate(cards)]
+        states = prefix = running = None
+        if self.n_ctx == 0:  # one state per distinct prefix; `prefix` says which is each row's
+            states, prefix = torch.zeros(1, h, device=dev), torch.zeros(b, dtype=torch.long, device=dev)
+        else:
+            running = torch.zeros(b, h, device=dev)
+            for k in range(self.n_ctx):
+                running.add_(tables[k].index_select(0, context[:, k]))
         for j in torch.argsort(ranks).tolist():
-            pos = self.n_ctx + j
+            card = self.cfg.target_cards[j]
             if given_mask is None or not bool(given_mask[j]):
-                z = self.trunk(running[:, None], slice(j, j + 1))[:, 0]  # (B, H)
-                probs = torch.softmax((z @ self.head_w[j] + self.head_b[j] + self.pad[j]).float(), dim=-1)
-                u = torch.rand(max(b, stream_rows or b), generator=generator, device=probs.device)[:b]
-                cdf = probs.cumsum(-1)
+                z = self.trunk(running if states is None else states, j)
+                weights = torch.addmm(self.head_b[j, :card], z, self.head_w[j, :, :card])
+                cdf = weights.sub_(weights.amax(-1, keepdim=True)).exp_().cumsum_(-1)  # unnormalised
+                if states is not None:
+                    cdf = cdf.index_select(0, prefix)
+                u = torch.rand(max(b, stream_rows or b), generator=generator, device=dev)[:b]
                 tok = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).squeeze(1)
-                out[:, j] = tok.clamp_(max=self.cfg.target_cards[j] - 1)
-            running = running + self.contributions(out[:, j : j + 1], pos)[:, 0]
+                out[:, j] = tok.clamp_(max=card - 1)
+            value = tables[self.n_ctx + j]
+            if states is not None and states.shape[0] * card <= TREE_STATES:
+                states = (states[:, None, :] + value[None]).reshape(-1, h)
+                prefix = prefix * card + out[:, j]
+                continue
+            if states is not None:
+                running, states = states.index_select(0, prefix), None
+            running.add_(value.index_select(0, out[:, j]))
         return out
