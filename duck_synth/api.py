@@ -57,7 +57,7 @@ def connect(path: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyC
         con = duckdb.connect(path, read_only=read_only)
     except duckdb.Error as exc:
         raise DuckSynthError(f"cannot open database {path!r}: {exc}") from exc
-    from .sql_functions import register  # imported here: sql_functions builds on this module
+    from .sql_functions import register  # sql_functions builds on this module
 
     register(con)
     return con
@@ -247,7 +247,14 @@ def train(
             _write_plan(con, model, relation, table, n_rows, n_held, batch_size, batch_headers)
         result = _train_planned(con, model, relation, table, n_rows, n_held, None, tc, progress)
     log.info("trained model %r on %d rows in %.1fs", model, n_rows, time.perf_counter() - start)
+    _refresh_sql(con)
     return result
+
+
+def _refresh_sql(con: duckdb.DuckDBPyConnection) -> None:
+    from .sql_functions import refresh  # sql_functions builds on this module
+
+    refresh(con)
 
 
 def train_batches(
@@ -289,7 +296,9 @@ def train_batches(
     with transaction(con):
         if status == "trained":
             con.execute("UPDATE duck_synth.models SET status = 'planned' WHERE model = ?", [model])
-        return _train_planned(con, model, relation, source, n_rows, n_held, wanted, tc, progress, text_encoder)
+        result = _train_planned(con, model, relation, source, n_rows, n_held, wanted, tc, progress, text_encoder)
+    _refresh_sql(con)
+    return result
 
 
 def _train_planned(con, model: str, relation: Relation, table: str, n_rows: int, n_held: int,
@@ -584,3 +593,4 @@ def drop_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
         raise ModelNotFound(f"model {name!r} does not exist")
     with transaction(con):
         _delete_model_rows(con, name)
+    _refresh_sql(con)

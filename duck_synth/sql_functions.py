@@ -365,14 +365,22 @@ def _register_generic(con, reg: _Registration) -> None:
         reg.macros.append(macro)
 
 
+def refresh(con: duckdb.DuckDBPyConnection) -> None:
+    """Register again where duck_synth's functions are registered, so SQL sees a model just
+    trained, retrained or dropped through this connection (``train`` and ``drop_model`` call it)."""
+    if con in _REGISTRATIONS:
+        register(con)
+
+
 def register(con: duckdb.DuckDBPyConnection) -> None:
     """Register duck_synth's SQL functions on a connection (or cursor) for every trained model.
 
     Registers ``generate_synthetic(model, n, seed := NULL, max_invalid := NULL)``,
     ``generate_synthetic_seeded(model, seed_table, seed := NULL, max_invalid := NULL)``,
     ``synthetic_violations(model, table_name)`` and, per model, ``synth_<model>(n, seed := NULL,
-    max_invalid := NULL)``. Run it again after training a model; it replaces the previous
-    registration on this connection. Cursors are separate connections: register each.
+    max_invalid := NULL)``. ``ds.train`` and ``ds.drop_model`` register again by themselves on
+    the connection they ran on; after training through another connection, run it again (it
+    replaces the previous registration). Cursors are separate connections: register each.
 
     Args:
         con: a DuckDB connection or cursor (read-only works).

@@ -200,18 +200,21 @@ def test_read_only_connection(con, tmp_path):
         ro.close()
 
 
-def test_register_again_after_training_a_model(con, diamonds):
+def test_models_trained_here_are_in_sql_at_once_and_elsewhere_after_register(con, diamonds):
     load_frame(con, "small", diamonds.select("carat", "cut", "price").head(300))
+    other = con.cursor()  # a connection of its own: its registration does not follow con's training
+    ds.register(other)
     ds.train(con, "small", epochs=1, seed=0)
-    message = _error(con, "SELECT * FROM generate_synthetic('small', 5)")
-    assert message == UDF + ("DuckSynthError: model 'small' was trained after duck_synth.register() ran on this"
-                             " connection; run duck_synth.register(con) again to use it in SQL")
-    ds.register(con)
     assert _describe(con, "SELECT * FROM synth_small(5)") == [("carat", "DOUBLE"), ("cut", "VARCHAR"), ("price", "BIGINT")]
     assert con.execute("SELECT count(*) FROM generate_synthetic('small', 7, seed := 1)").fetchall() == [(7,)]
-    ds.drop_model(con, "small")
+    message = _error(other, "SELECT * FROM generate_synthetic('small', 5)")
+    assert message == UDF + ("DuckSynthError: model 'small' was trained after duck_synth.register() ran on this"
+                             " connection; run duck_synth.register(con) again to use it in SQL")
+    ds.register(other)
+    assert other.execute("SELECT count(*) FROM generate_synthetic('small', 7, seed := 1)").fetchall() == [(7,)]
+    other.close()
     before = _functions(con)
-    ds.register(con)  # replaces this connection's UDFs; the dropped model's macro goes away
+    ds.drop_model(con, "small")  # registers again: the dropped model's macro goes away
     after = _functions(con)
     assert len(before) == 5 and len(after) == 3 and not before & after  # SQL builder + sample/seeded per model
     assert _error(con, "SELECT * FROM synth_small(5)").startswith("Catalog Error: Table Function with name synth_small")
