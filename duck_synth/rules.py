@@ -178,17 +178,63 @@ def compile_predicate(
     if key in _COMPILED:
         return _COMPILED[key]
     expression = canonical_expression(con, predicate, what)
-    nulls = ", ".join(f"CAST(NULL AS {dtype}) AS {quote(name)}" for name, dtype in columns)
     try:
-        described = con.execute(load_sql("rule_bind.sql").format(expression=expression, typed_nulls=nulls)).fetchall()
+        described = _bind(con, [expression], columns)
     except duckdb.Error as exc:
         raise InvalidRule(f"{what} is not valid: {_first_line(exc)}") from exc
     dtype = described[0][1]
     if dtype != "BOOLEAN":
         raise InvalidRule(f"{what} must be a boolean predicate, but {predicate!r} is {dtype}")
+    return _remember(predicate, columns, expression)
+
+
+def compile_predicates(
+    con: duckdb.DuckDBPyConnection, items: list[tuple[str, str]], columns: list[tuple[str, str]]
+) -> list[str | InvalidRule]:
+    """``compile_predicate`` for many ``(predicate, what)`` at once: the expression, or the
+    ``InvalidRule`` it raised, per item.
+
+    One bind query checks them all (a wide table's hundreds of profile rules would otherwise
+    bind hundreds of times against every column); any failure is then retried alone, so each
+    error names its own rule.
+    """
+    results: list[str | InvalidRule | None] = [_COMPILED.get((p, tuple(columns))) for p, _ in items]
+    todo = {}
+    for i, (predicate, what) in enumerate(items):
+        if results[i] is None:
+            try:
+                todo[i] = canonical_expression(con, predicate, what)
+            except InvalidRule as exc:
+                results[i] = exc
+    if len(todo) > 1:
+        try:
+            described = _bind(con, list(todo.values()), columns)
+        except duckdb.Error:
+            described = []
+        for (i, expression), row in zip(list(todo.items()), described):
+            if row[1] == "BOOLEAN":
+                results[i] = _remember(items[i][0], columns, expression)
+    for i, (predicate, what) in enumerate(items):
+        if results[i] is None:
+            try:
+                results[i] = compile_predicate(con, predicate, columns, what)
+            except InvalidRule as exc:
+                results[i] = exc
+    return results
+
+
+def _bind(con: duckdb.DuckDBPyConnection, expressions: list[str], columns: list[tuple[str, str]]) -> list[tuple]:
+    """DESCRIBE rows (name, type, ...) of ``expressions`` bound against ``columns``, one per expression."""
+    return con.execute(load_sql("rule_bind.sql").format(
+        select=", ".join(f"({e}) AS duck_synth_rule_{i}" for i, e in enumerate(expressions)),
+        typed_nulls=", ".join(f"CAST(NULL AS {dtype}) AS {quote(name)}" for name, dtype in columns),
+        where=" AND ".join(f"({e})" for e in expressions))).fetchall()
+
+
+def _remember(predicate: str, columns: list[tuple[str, str]], expression: str) -> str:
     if len(_COMPILED) > 4096:
         _COMPILED.clear()
-    _COMPILED[key] = expression
+    _COMPILED[(predicate, tuple(columns))] = expression
     return expression
 
 
@@ -249,11 +295,12 @@ def load_rules(con: duckdb.DuckDBPyConnection, model: str, columns: list[tuple[s
     if not any(o in CAPTURED for _, _, o, _ in stored):
         names = {n for n, *_ in stored}
         rows += [r for r in derive_source_rules(con, model, columns) if r[0] not in names]
-    rules = []
-    for name, predicate, origin in rows:
-        what = f"rule {name!r} of model {model!r} (duck_synth.rules)"
-        rules.append(Rule(name, predicate, compile_predicate(con, predicate, columns, what), origin))
-    return RuleSet(model, tuple(rules))
+    compiled = compile_predicates(
+        con, [(p, f"rule {n!r} of model {model!r} (duck_synth.rules)") for n, p, _ in rows], columns)
+    for result in compiled:
+        if isinstance(result, InvalidRule):
+            raise result
+    return RuleSet(model, tuple(Rule(n, p, e, o) for (n, p, o), e in zip(rows, compiled)))
 
 
 def add_rule(con: duckdb.DuckDBPyConnection, model: str, name: str, sql: str) -> None:
@@ -336,13 +383,12 @@ def derive_source_rules(
     derived = (_constraint_rules(con, relation) if relation is not None and relation.kind == "table" else [])
     derived += _profile_rules(con, model)
     out, seen = [], set()
-    for name, predicate, origin in derived:
+    compiled = compile_predicates(con, [(p, f"rule {n!r} of model {model!r}") for n, p, _ in derived], columns)
+    for (name, predicate, origin), result in zip(derived, compiled):
         if name in seen:
             continue
-        try:
-            compile_predicate(con, predicate, columns, f"rule {name!r} of model {model!r}")
-        except InvalidRule as exc:
-            log.warning("skipping captured rule: %s", exc)
+        if isinstance(result, InvalidRule):
+            log.warning("skipping captured rule: %s", result)
             continue
         seen.add(name)
         out.append((name, predicate, origin))

@@ -288,3 +288,21 @@ def test_read_only_database_derives_rules_without_writing(con, tmp_path, diamond
         assert "fresh_carat_check" in summary.by_rule and summary.ok
     finally:
         ro.close()
+
+
+def test_many_rules_bind_together_and_each_bad_one_keeps_its_own_message(db):
+    from duck_synth.rules import compile_predicate, compile_predicates
+
+    columns = [("a", "INTEGER"), ("b", "VARCHAR")]
+    items = [("a > 1", "rule 'r1'"), ("b || 'x'", "rule 'r2'"), ("sum(a) > 0", "rule 'r3'"), ("a <", "rule 'r4'"),
+             ("b = 'x' OR a IS NULL", "rule 'r5'")]
+    out = compile_predicates(db, items, columns)
+    assert [isinstance(r, ds.InvalidRule) for r in out] == [False, True, True, True, False]
+    for (predicate, what), result in zip(items, out):
+        if isinstance(result, ds.InvalidRule):
+            with pytest.raises(ds.InvalidRule) as alone:
+                compile_predicate(db, predicate, columns, what + " alone")
+            assert str(result).startswith(what) and str(result).replace(what, "") == str(alone.value).replace(
+                what + " alone", "")
+        else:
+            assert result == compile_predicate(db, predicate, columns, what)
