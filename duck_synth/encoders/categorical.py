@@ -52,14 +52,15 @@ def analyze_strings(values: pl.Series, rare_value: str | None) -> CategoricalSta
 
 
 def encode_strings(state: CategoricalState, values: pl.Series) -> np.ndarray:
-    """Strings to tokens ``(n, 1)``; unseen or rare values map to <rare>."""
+    """Strings to tokens ``(n, 1)``; unseen or rare values (and NULL in a column that had none,
+    e.g. in seed values) map to <rare>."""
     k = len(state.categories)
     lookup = pl.DataFrame({"v": state.categories, "code": np.arange(k, dtype=np.int64)},
                           schema={"v": pl.String, "code": pl.Int64})
     frame = pl.DataFrame({"v": values.cast(pl.String)})
     codes = frame.join(lookup, on="v", how="left", maintain_order="left")["code"]
     rare_code = k if state.has_rare else 0  # without a <rare> token unseen values map to the first
-    null_code = k + int(state.has_rare)
+    null_code = k + int(state.has_rare) if state.has_null else rare_code
     out = codes.fill_null(rare_code).to_numpy().astype(np.int64)
     out[values.is_null().to_numpy()] = null_code
     return out[:, None]

@@ -116,3 +116,10 @@ def test_unknown_encoder_is_a_plan_error():
 
     with pytest.raises(InvalidPlan, match="unknown encoder 'bogus'"):
         encoders.get("bogus")
+
+
+def test_categorical_null_seed_in_a_column_without_nulls_stays_in_the_vocabulary():
+    enc = encoders.get("categorical")
+    state = enc.analyze(pl.Series(["a"] * 50 + ["b"] * 50), "VARCHAR")
+    codes = enc.encode(state, pl.Series(["b", None, "zzz"], dtype=pl.String))
+    assert codes[:, 0].tolist() == [1, 0, 0] and not state.has_null  # NULL and unseen: like an unseen value

@@ -37,3 +37,32 @@ def test_sampling_is_reproducible_and_respects_given_values():
     out = net.sample(ctx, torch.Generator().manual_seed(1), given, mask, [2, 0, 1])
     assert (out[:, 3] == 1).all()
     assert (out < torch.tensor(net.cfg.target_cards)).all()
+
+
+def test_sampled_tokens_follow_the_networks_own_conditionals():
+    """The fast sampler (value tables, cut heads, shared prefix states) draws from forward()'s softmax."""
+    torch.manual_seed(0)
+    net = BatchModel(ModelConfig(context_cards=(), target_cards=(3, 4), target_groups=(0, 1), hidden=16)).eval()
+    for p in net.parameters():
+        p.data.mul_(4)  # peaked, distinct conditionals
+    out = net.sample(torch.zeros(60_000, 0, dtype=torch.long), torch.Generator().manual_seed(0))
+    ranks = order_ranks(net.cfg.target_groups, [0, 1])
+    for first in range(3):
+        probs = torch.softmax(net(torch.tensor([[first, 0]]), ranks)[0], dim=-1)
+        rows = out[out[:, 0] == first]
+        assert abs(len(rows) / len(out) - probs[0, first].item()) < 0.01
+        if len(rows) > 2000:
+            seen = torch.bincount(rows[:, 1], minlength=4).float() / len(rows)
+            assert torch.allclose(seen, probs[1, :4], atol=0.03)
+
+
+def test_shared_prefix_states_give_the_same_tokens_as_one_state_per_row(monkeypatch):
+    from duck_synth import model
+
+    torch.manual_seed(0)
+    net = BatchModel(ModelConfig(context_cards=(), target_cards=(5, 6, 6, 2), target_groups=(0, 1, 1, 2),
+                                 hidden=16)).eval()
+    none = torch.zeros(4096, 0, dtype=torch.long)
+    shared = net.sample(none, torch.Generator().manual_seed(3))
+    monkeypatch.setattr(model, "TREE_STATES", 0)
+    assert torch.equal(net.sample(none, torch.Generator().manual_seed(3)), shared)
