@@ -39,7 +39,7 @@ from .rules import (
     Checked, InvalidBudget, RuleSet, capture_source_rules, check_max_invalid, check_records, check_seeds, default_max_invalid,
     ensure_captured, fill_block, has_rules_table, load_rules,
 )
-from .training import FitResult, Progress, TrainConfig, fit, resolve_device, size_for
+from .training import TRAIN_MAX_ROWS, FitResult, Progress, TrainConfig, fit, resolve_device, size_for
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class TrainResult:
     model: str
     batches: list[list[str]]
     skipped_columns: list[str]
-    rows: int
+    rows: int  # rows learned from: the training side, or its sample of ``max_rows``
     device: str
     seconds: float
     epochs: list[int]
@@ -187,12 +187,22 @@ class TrainResult:
     holdout_rows: int = 0  # source rows kept aside (``ds.holdout``), not in ``rows``
 
 
-def _read_source(con, relation: Relation, specs: list[tuple[str, str, str]]) -> pl.DataFrame:
-    """Source rows via Arrow into Polars, each column in its encoder's read form."""
+def _read_source(con, relation: Relation, specs: list[tuple[str, str, str]], n_rows: int,
+                 tc: TrainConfig) -> pl.DataFrame:
+    """Source rows via Arrow into Polars, each column in its encoder's read form.
+
+    More than ``tc.max_rows`` rows are sampled in DuckDB (a reservoir seeded by ``tc.seed``,
+    in a fixed order), so only the sample is ever held in memory.
+    """
     select = ", ".join(
         f"{encoders.get(kind).read_sql(quote(name), dtype)} AS {quote(name)}" for name, dtype, kind in specs
     )
-    return pl.from_arrow(con.sql(f"SELECT {select} FROM {relation.sql}").to_arrow_table())
+    source = relation.sql
+    if tc.max_rows is not None and n_rows > tc.max_rows:
+        log.info("training on a sample of %d of %d rows (max_rows)", tc.max_rows, n_rows)
+        source = (f"(SELECT * FROM {source} USING SAMPLE reservoir({tc.max_rows} ROWS) REPEATABLE ({tc.seed})"
+                  " ORDER BY hash(*COLUMNS(*)))")
+    return pl.from_arrow(con.sql(f"SELECT {select} FROM {source}").to_arrow_table())
 
 
 def train(
@@ -207,6 +217,7 @@ def train(
     replace: bool = False,
     progress: ProgressCallback | None = None,
     holdout: float | None = None,
+    max_rows: int | None = TRAIN_MAX_ROWS,
 ) -> TrainResult:
     """Learn ``table`` and store the model in the database.
 
@@ -232,8 +243,10 @@ def train(
         progress: called after every epoch of every batch.
         holdout: share of rows kept aside, 0 to 0.5 (default 0.2; a planned model keeps the
             share it was planned with). 0 trains on every row.
+        max_rows: train on a seeded sample of this many rows when there are more (profiling
+            and the holdout still cover every row); None reads them all.
     """
-    tc = TrainConfig(epochs=epochs, seed=seed, device=resolve_device(device))
+    tc = TrainConfig(epochs=epochs, seed=seed, device=resolve_device(device), max_rows=max_rows)
     model = _check_name(model or resolve_relation(con, _check_name(table, "table")).name, "model")
     start = time.perf_counter()
     with transaction(con):
@@ -316,12 +329,12 @@ def _train_planned(con, model: str, relation: Relation, table: str, n_rows: int,
         warnings.warn(msg, stacklevel=3)
     names = [c for b in batches for c in b]
     specs = [(c, profile[c].duckdb_type, profile[c].encoder) for c in names]
-    frame = _read_source(con, relation, specs)
+    frame = _read_source(con, relation, specs, n_rows, tc)
     refit = len(indices) == len(batches) or any(profile[c].encoder_state is None for c in names)
     columns, tokens = _fit_encoders(con, model, frame, specs, profile, refit, text_encoder)
     con.execute(f"DELETE FROM duck_synth.artifacts WHERE model = ? AND batch_index IN ({', '.join(map(str, indices))})",
                 [model])
-    fits = {i: _train_batch(con, model, i, batches, columns, tokens, tc, n_rows, progress) for i in indices}
+    fits = {i: _train_batch(con, model, i, batches, columns, tokens, tc, frame.height, progress) for i in indices}
     summary = _training_summary(con, model, len(batches), fits)
     trained = fetch_one(con, "SELECT count(DISTINCT batch_index) FROM duck_synth.artifacts WHERE model = ?",
                         [model])[0] == len(batches)
@@ -333,7 +346,7 @@ def _train_planned(con, model: str, relation: Relation, table: str, n_rows: int,
     )
     if trained:
         capture_source_rules(con, model, relation)  # CHECK / NOT NULL constraints and profile domains
-    return TrainResult(model, batches, skipped, n_rows, tc.device, time.perf_counter() - start,
+    return TrainResult(model, batches, skipped, frame.height, tc.device, time.perf_counter() - start,
                        [summary["epochs"][i] for i in indices], [summary["val_loss"][i] for i in indices], n_held)
 
 

@@ -364,11 +364,13 @@ def main(debug: bool) -> None:
 @click.option("--holdout", type=click.FloatRange(0, 0.5), default=None,
               help="Share of rows kept aside, never trained on, for `duck-synth report` [default: 0.2;"
                    " 0 trains on every row; a planned model keeps its own].")
+@click.option("--max-rows", type=click.IntRange(min=1), default=api.TRAIN_MAX_ROWS, show_default=True,
+              help="Train on a seeded sample of this many rows when the table has more.")
 @_output_options
 @_errors
 @_cleanup_new_db
 def train(db: str, table: str, model: str | None, batch_size: int, epochs: int | None, seed: int,
-          device: str, replace: bool, holdout: float | None, quiet: bool, as_json: bool) -> None:
+          device: str, replace: bool, holdout: float | None, max_rows: int, quiet: bool, as_json: bool) -> None:
     """Learn a table and store the model in the database.
 
     \b
@@ -379,7 +381,7 @@ def train(db: str, table: str, model: str | None, batch_size: int, epochs: int |
     with _connect(db, "write", f"store model {model or table!r} in it", create=True) as con:
         try:
             r = api.train(con, table, model=model, batch_size=batch_size, epochs=epochs, seed=seed,
-                          device=device, replace=replace, progress=show, holdout=holdout)
+                          device=device, replace=replace, progress=show, holdout=holdout, max_rows=max_rows)
         finally:
             if show:
                 show.close()

@@ -20,9 +20,16 @@ ANY_ORDER_PROB = 0.25
 """Share of steps trained on a random column order (the rest use the canonical order)."""
 
 
+TRAIN_MAX_ROWS = 1_000_000
+"""Training reads at most this many rows (a seeded reservoir sample of larger tables), so a
+table far larger than memory trains in bounded memory; profiling still sees every row."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Training knobs; ``epochs=None`` means automatic (a step budget plus early stopping).
+
+    ``max_rows`` caps the rows read for training (None: all of them).
 
     With a fixed ``epochs``, training runs them all unless ``early_stopping`` is set, which
     makes ``epochs`` a maximum (gretel's configs work that way).
@@ -36,8 +43,12 @@ class TrainConfig:
     patience: int = 6
     val_fraction: float = 0.1
     any_order_prob: float = ANY_ORDER_PROB
+    max_rows: int | None = TRAIN_MAX_ROWS
 
     def __post_init__(self) -> None:
+        if self.max_rows is not None and (isinstance(self.max_rows, bool) or not isinstance(self.max_rows, int)
+                                          or self.max_rows < 1):
+            raise InvalidArgument(f"max_rows must be a positive integer or None, got {self.max_rows!r}")
         if self.epochs is not None and (not isinstance(self.epochs, int) or self.epochs < 1):
             raise InvalidArgument(f"epochs must be a positive integer or None, got {self.epochs!r}")
         if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 1:

@@ -190,3 +190,17 @@ def test_exact_copies_no_more_than_holdout_repeats_train(db, cps):
     synth = ds.generate(db, "cps", n=train.height, seed=1)
     p = privacy(train, hold, synth)
     assert p.exact_copy_rate <= p.holdout_copy_rate
+
+
+def test_max_rows_trains_on_a_repeatable_sample_and_keeps_the_whole_profile(db, diamonds):
+    load_frame(db, "gems", diamonds.sample(600, seed=4))
+    first = ds.train(db, "gems", epochs=1, seed=3, max_rows=250, holdout=0)
+    assert first.rows == 250
+    assert db.execute("SELECT n_rows FROM duck_synth.models").fetchall() == [(600,)]  # the profile saw them all
+    assert db.execute("SELECT max_value FROM duck_synth.columns WHERE column_name = 'price'").fetchall() == \
+        db.execute("SELECT max(price)::VARCHAR FROM gems").fetchall()
+    weights = db.execute("SELECT sha256 FROM duck_synth.artifacts ORDER BY batch_index").fetchall()
+    ds.train(db, "gems", epochs=1, seed=3, max_rows=250, holdout=0, replace=True)
+    assert db.execute("SELECT sha256 FROM duck_synth.artifacts ORDER BY batch_index").fetchall() == weights
+    with pytest.raises(ds.InvalidArgument, match=r"^max_rows must be a positive integer or None, got 0"):
+        ds.train(db, "gems", epochs=1, max_rows=0, replace=True)
