@@ -20,6 +20,7 @@ engine's own default (100 epochs, early stopping) it takes hours on diamonds wit
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.metadata
 import logging
 import math
@@ -119,7 +120,8 @@ def fit_independent(train: pl.DataFrame, args: argparse.Namespace) -> Generator:
     return generate
 
 
-def fit_duck_synth(train: pl.DataFrame, args: argparse.Namespace) -> Generator:
+def fit_duck_synth(train: pl.DataFrame, args: argparse.Namespace, with_target: bool = False) -> Generator:
+    """duck_synth at its defaults; ``with_target`` also names the dataset's target (``train(target=)``)."""
     import duck_synth as ds
 
     workdir = tempfile.TemporaryDirectory(prefix="compare_peers_")
@@ -127,7 +129,8 @@ def fit_duck_synth(train: pl.DataFrame, args: argparse.Namespace) -> Generator:
     con.register("tmp_train", train.to_arrow())
     con.execute("CREATE TABLE train AS SELECT * FROM tmp_train")
     con.unregister("tmp_train")
-    ds.train(con, "train", model="m", epochs=args.epochs, seed=args.seed, holdout=0)  # the split is shared
+    ds.train(con, "train", model="m", epochs=args.epochs, seed=args.seed, holdout=0,  # the split is shared
+             target=args.target if with_target else None)
 
     def generate(n: int, seed: int) -> pl.DataFrame:
         _ = workdir  # keep the database alive as long as the generator
@@ -194,6 +197,7 @@ SYSTEMS: dict[str, System] = {
     s.name: s
     for s in [
         System("duck_synth", ("duck_synth", "torch"), fit_duck_synth),
+        System("duck_synth_target", ("duck_synth", "torch"), functools.partial(fit_duck_synth, with_target=True)),
         System("tabularargn", ("mostlyai-engine", "torch"), fit_tabularargn),
         System("gaussian_copula", ("sdv", "copulas", "rdt"), _fit_sdv("GaussianCopulaSynthesizer")),
         System("tvae", ("sdv", "ctgan", "torch"), _fit_sdv("TVAESynthesizer")),
@@ -210,6 +214,7 @@ DEFAULT_SYSTEMS = ["duck_synth", "tabularargn", "gaussian_copula", "independent"
 def run_system(system: System, dataset: str, train, holdout, args) -> Row:
     """Fit, generate len(train) rows, score. A failing system becomes an error row."""
     log.info("%s / %s: fitting on %d rows", dataset, system.name, train.height)
+    args.target = datasets.DATASETS[dataset].target
     try:
         start = time.perf_counter()
         generate = system.fit(train, args)

@@ -84,12 +84,15 @@ def _delete_model_rows(con: duckdb.DuckDBPyConnection, model: str) -> None:
 
 
 def _write_plan(con, model: str, relation: Relation, table: str, n_rows: int, n_held: int, batch_size: int,
-                batch_headers: list[list[str]] | None) -> None:
+                batch_headers: list[list[str]] | None, target: str | None) -> None:
+    if target is not None and batch_headers is not None:
+        raise InvalidArgument(f"target {target!r} and batch_headers cannot both be given: put the target"
+                              " first in batch_headers instead")
     con.execute(
         "INSERT INTO duck_synth.models (model, source_table, status, batch_size, n_rows, duck_synth_version,"
-        " holdout, holdout_rows) VALUES (?, ?, 'planned', ?, ?, ?, ?, ?)",
+        " holdout, holdout_rows, target) VALUES (?, ?, 'planned', ?, ?, ?, ?, ?, ?)",
         [model, table, batch_size if batch_headers is None else None, n_rows, __version__,
-         relation.holdout if relation.part != "all" else 0.0, n_held],
+         relation.holdout if relation.part != "all" else 0.0, n_held, target],
     )
     columns = profile_columns(con, model, relation, n_rows)
     supported = [c for c in columns if c.encoder != "unsupported"]
@@ -99,7 +102,10 @@ def _write_plan(con, model: str, relation: Relation, table: str, n_rows: int, n_
             f"table {table!r} has no column duck_synth can model: {detail}; supported are numbers,"
             " booleans, dates/times/timestamps, strings, ENUM and UUID (not LIST, STRUCT, MAP, BLOB, UNION)"
         )
-    plan_batches(con, model, batch_size, batch_headers)
+    if target is not None and target not in {c.name for c in supported}:
+        raise InvalidArgument(f"target {target!r} is not a column of {table!r} that duck_synth models; its columns"
+                              f" are {', '.join(repr(c.name) for c in supported)}")
+    plan_batches(con, model, batch_size, batch_headers, first=target)
 
 
 DEFAULT_HOLDOUT = 0.2
@@ -150,12 +156,14 @@ def plan(
     batch_headers: list[list[str]] | None = None,
     replace: bool = False,
     holdout: float = DEFAULT_HOLDOUT,
+    target: str | None = None,
 ) -> list[list[str]]:
     """Profile ``table`` and write its column batches to duck_synth.batches, without training.
 
     Edit duck_synth.batches (or duck_synth.columns.encoder) with SQL afterwards; ``train``
-    uses the stored plan as it finds it. ``holdout`` is the share of rows kept aside as in
-    ``train``: the profile already leaves them out.
+    uses the stored plan as it finds it. ``holdout`` is the share of rows kept aside and
+    ``target`` the column put first, as in ``train``; the profile already leaves the held-out
+    rows out.
 
     Returns:
         The planned batches as lists of column names.
@@ -168,7 +176,7 @@ def plan(
             if not replace:
                 raise ModelExists(f"model {model!r} already exists; pass replace=True to plan it again")
             _delete_model_rows(con, model)
-        _write_plan(con, model, relation, table, n_rows, n_held, batch_size, batch_headers)
+        _write_plan(con, model, relation, table, n_rows, n_held, batch_size, batch_headers, target)
         return read_batches(con, model)
 
 
@@ -218,6 +226,7 @@ def train(
     progress: ProgressCallback | None = None,
     holdout: float | None = None,
     max_rows: int | None = TRAIN_MAX_ROWS,
+    target: str | None = None,
 ) -> TrainResult:
     """Learn ``table`` and store the model in the database.
 
@@ -245,6 +254,9 @@ def train(
             share it was planned with). 0 trains on every row.
         max_rows: train on a seeded sample of this many rows when there are more (profiling
             and the holdout still cover every row); None reads them all.
+        target: the column you mean to predict from the synthetic table (e.g. churn). It is
+            modelled first, so every other column is generated conditionally on it, which
+            keeps what predicts it; ``evaluate`` scores utility on it by default.
     """
     tc = TrainConfig(epochs=epochs, seed=seed, device=resolve_device(device), max_rows=max_rows)
     model = _check_name(model or resolve_relation(con, _check_name(table, "table")).name, "model")
@@ -257,7 +269,11 @@ def train(
         relation, n_rows, n_held = _source(con, table, _planned_holdout(con, model, status, holdout))
         if status != "planned":
             _delete_model_rows(con, model)
-            _write_plan(con, model, relation, table, n_rows, n_held, batch_size, batch_headers)
+            _write_plan(con, model, relation, table, n_rows, n_held, batch_size, batch_headers, target)
+        elif target is not None and target != fetch_one(
+                con, "SELECT target FROM duck_synth.models WHERE model = ?", [model])[0]:
+            raise InvalidArgument(f"model {model!r} was planned without target {target!r}; plan it again with"
+                                  f" replace=True and target={target!r}")
         result = _train_planned(con, model, relation, table, n_rows, n_held, None, tc, progress)
     log.info("trained model %r on %d rows in %.1fs", model, n_rows, time.perf_counter() - start)
     _refresh_sql(con)

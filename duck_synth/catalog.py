@@ -196,7 +196,8 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(row[0])
 
 
-_ADDED_COLUMNS = {"models": [("holdout", "DOUBLE DEFAULT 0"), ("holdout_rows", "BIGINT DEFAULT 0")]}
+_ADDED_COLUMNS = {"models": [("holdout", "DOUBLE DEFAULT 0"), ("holdout_rows", "BIGINT DEFAULT 0"),
+                              ("target", "VARCHAR")]}
 """Columns newer than the first release, added to the tables of databases made before them."""
 
 

@@ -366,11 +366,14 @@ def main(debug: bool) -> None:
                    " 0 trains on every row; a planned model keeps its own].")
 @click.option("--max-rows", type=click.IntRange(min=1), default=api.TRAIN_MAX_ROWS, show_default=True,
               help="Train on a seeded sample of this many rows when the table has more.")
+@click.option("--target", help="Column you will predict from the synthetic table: modelled first, so the"
+                               " others are generated conditionally on it; `report` scores utility on it.")
 @_output_options
 @_errors
 @_cleanup_new_db
 def train(db: str, table: str, model: str | None, batch_size: int, epochs: int | None, seed: int,
-          device: str, replace: bool, holdout: float | None, max_rows: int, quiet: bool, as_json: bool) -> None:
+          device: str, replace: bool, holdout: float | None, max_rows: int, target: str | None, quiet: bool,
+          as_json: bool) -> None:
     """Learn a table and store the model in the database.
 
     \b
@@ -381,7 +384,8 @@ def train(db: str, table: str, model: str | None, batch_size: int, epochs: int |
     with _connect(db, "write", f"store model {model or table!r} in it", create=True) as con:
         try:
             r = api.train(con, table, model=model, batch_size=batch_size, epochs=epochs, seed=seed,
-                          device=device, replace=replace, progress=show, holdout=holdout, max_rows=max_rows)
+                          device=device, replace=replace, progress=show, holdout=holdout, max_rows=max_rows,
+                          target=target)
         finally:
             if show:
                 show.close()

@@ -19,6 +19,7 @@ def plan_batches(
     model: str,
     batch_size: int = 15,
     batch_headers: list[list[str]] | None = None,
+    first: str | None = None,
 ) -> None:
     """Write duck_synth.batches for a profiled model.
 
@@ -27,13 +28,14 @@ def plan_batches(
         model: model name.
         batch_size: columns per batch, split as evenly as possible in source order.
         batch_headers: explicit batches (lists of column names); overrides batch_size.
+        first: a column to put first of all (the model's target), ahead of source order.
     """
     if batch_headers is not None:
         _insert_headers(con, model, batch_headers)
         return
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise InvalidArgument(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    con.execute(load_sql("plan_batches.sql"), {"model": model, "batch_size": batch_size})
+    con.execute(load_sql("plan_batches.sql"), {"model": model, "batch_size": batch_size, "first": first})
 
 
 def _insert_headers(con: duckdb.DuckDBPyConnection, model: str, headers: list[list[str]]) -> None:

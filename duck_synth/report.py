@@ -151,6 +151,14 @@ def model_split(con: duckdb.DuckDBPyConnection, model: str, strict: bool = True)
     return train, hold
 
 
+def _model_target(con: duckdb.DuckDBPyConnection, model: str) -> str | None:
+    """The column ``train(target=)`` modelled first, if any."""
+    try:
+        return fetch_one(con, "SELECT target FROM duck_synth.models WHERE model = ?", [model])[0]
+    except duckdb.BinderException:  # a database made before targets existed, opened read-only
+        return None
+
+
 def holdout(con: duckdb.DuckDBPyConnection, model: str) -> pl.DataFrame:
     """The real rows ``ds.train`` kept aside for ``model``: never profiled or trained on.
 
@@ -204,7 +212,8 @@ def quality_report(
             trained on).
         max_rows: tables with more rows are sampled down to this many (seeded).
         seed: seed of those samples, the DCR samples and the classifiers.
-        target: a column to predict for the utility score (needs ``holdout``).
+        target: a column to predict for the utility score (needs a holdout). Default: the
+            model's own target (``train(target=)``), if it has one.
 
     Raises:
         ModelNotFound: the model does not exist.
@@ -220,6 +229,8 @@ def quality_report(
     held: str | Relation | None = holdout
     if holdout is None and kept is not None:
         holdout, held = f"{source_table} (holdout kept by ds.train)", kept
+    if target is None and holdout is not None:
+        target = _model_target(con, model)
     source, n_source = _read(con, trained_on, max_rows, seed)
     synth, n_synth = _read(con, table, max_rows, seed)
     _check_same_columns(source, synth, model, table, source_table)
@@ -271,7 +282,7 @@ def evaluate(
         table: the synthetic table.
         holdout: real rows the model did not train on. Default: the share ``ds.train`` kept
             aside (20% unless trained with ``holdout=0``).
-        target: a column to predict for the utility score.
+        target: a column to predict for the utility score (default: the model's target).
         seed: seed of every sample and classifier.
         max_rows: larger tables are sampled down to this many rows.
 
@@ -290,7 +301,8 @@ def evaluate(
         ensure_schema(con)
         con.execute("INSERT INTO duck_synth.reports (model, table_name, holdout_table, target, seed, report)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    [model, table, report.holdout_table, target, seed, json.dumps(report.to_dict())])
+                    [model, table, report.holdout_table, report.utility.target if report.utility else target, seed,
+                     json.dumps(report.to_dict())])
     return report
 
 

@@ -1,9 +1,10 @@
 -- Split a model's modelled columns into batches of at most $batch_size columns, as evenly as possible,
--- in source order (the first batches take the extra column when the split is uneven).
+-- in source order (the first batches take the extra column when the split is uneven); the column
+-- $first (the model's target, or NULL) comes before all others.
 INSERT INTO duck_synth.batches (model, batch_index, column_name, position)
 WITH cols AS (
     SELECT column_name,
-           row_number() OVER (ORDER BY ordinal) - 1 AS i,
+           row_number() OVER (ORDER BY column_name IS NOT DISTINCT FROM $first DESC, ordinal) - 1 AS i,
            count(*) OVER () AS k
     FROM duck_synth.columns
     WHERE model = $model AND encoder <> 'unsupported'

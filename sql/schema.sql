@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS duck_synth.models (
     created_at TIMESTAMP DEFAULT current_timestamp,
     trained_at TIMESTAMP,
     holdout DOUBLE DEFAULT 0,           -- share of source rows held out (never profiled or trained on)
-    holdout_rows BIGINT DEFAULT 0       -- rows held out when trained (the split is re-derived from row contents)
+    holdout_rows BIGINT DEFAULT 0,      -- rows held out when trained (the split is re-derived from row contents)
+    target VARCHAR                      -- column modelled first (train(target=)); evaluate's default target
 );
 
 CREATE TABLE IF NOT EXISTS duck_synth.columns (

@@ -171,3 +171,22 @@ def test_a_database_from_before_holdouts_gets_the_columns_added(db, diamonds):
     db.execute("DELETE FROM duck_synth.batches; DELETE FROM duck_synth.columns; DELETE FROM duck_synth.models")
     db.execute("ALTER TABLE duck_synth.models DROP COLUMN holdout_rows; ALTER TABLE duck_synth.models DROP COLUMN holdout")
     assert ds.train(db, "gems", epochs=1).holdout_rows > 0
+
+
+def test_a_target_is_modelled_first_and_is_evaluates_default(db, diamonds):
+    load_frame(db, "gems", diamonds.sample(400, seed=5))
+    result = ds.train(db, "gems", batch_size=5, epochs=1, seed=0, target="price")
+    assert result.batches[0][0] == "price" and sorted(c for b in result.batches for c in b) == sorted(diamonds.columns)
+    ds.generate(db, "gems", n=300, seed=1, into="gems_synth")
+    r = ds.evaluate(db, "gems", "gems_synth")
+    assert r.utility is not None and r.utility.target == "price" and r.utility.task == "regression"
+    assert db.execute("SELECT target FROM duck_synth.reports").fetchall() == [("price",)]
+    assert ds.evaluate(db, "gems", "gems_synth", target="cut").utility.target == "cut"  # an explicit one wins
+    with pytest.raises(ds.InvalidArgument, match=r"^target 'weight' is not a column of 'gems' that duck_synth models;"):
+        ds.train(db, "gems", model="other", epochs=1, target="weight")
+    with pytest.raises(ds.InvalidArgument, match=r"^target 'cut' and batch_headers cannot both be given"):
+        ds.train(db, "gems", model="other", epochs=1, target="cut", batch_headers=[["cut", "price"]])
+    ds.plan(db, "gems", model="planned")
+    with pytest.raises(ds.InvalidArgument, match=r"^model 'planned' was planned without target 'cut'; plan it again"):
+        ds.train(db, "gems", model="planned", epochs=1, target="cut")
+    assert ds.plan(db, "gems", model="planned", target="cut", replace=True)[0][0] == "cut"
