@@ -59,3 +59,19 @@ def test_bad_batch_headers(wide, headers, message):
 def test_bad_batch_size(wide):
     with pytest.raises(ds.InvalidArgument, match="batch_size must be an integer >= 1, got 0"):
         ds.plan(wide, "wide", batch_size=0)
+
+
+def test_wide_context_keeps_the_informative_earlier_columns():
+    import numpy as np
+
+    from duck_synth.context import MAX_CONTEXT, choose_context, coarse
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    target = rng.integers(0, 200, n)  # many-valued: coarsened before scoring
+    noise = {f"noise{i}": rng.integers(0, 150, n)[:, None] for i in range(MAX_CONTEXT + 10)}
+    signal = {f"signal{i}": ((target + rng.integers(0, 3 * (i + 1), n)) // 4)[:, None] for i in range(5)}
+    tokens = {**noise, **signal, "t": target[:, None]}
+    chosen = choose_context(list(noise) + list(signal), ["t"], tokens)
+    assert len(chosen) == MAX_CONTEXT and set(signal) <= set(chosen)
+    assert coarse(np.arange(200)).max() == 31 and coarse(np.arange(10)).tolist() == list(range(10))
