@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import pickle
+import subprocess
+import sys
+import threading
 import time
 import uuid
 import warnings
@@ -30,7 +35,7 @@ from .errors import (
     DuckSynthError, EmptyTable, InvalidArgument, ModelExists, ModelNotFound, TableExists,
     UnsupportedColumnType,
 )
-from .model import ModelConfig
+from .model import BatchModel, ModelConfig
 from .planning import plan_batches, read_batches
 from .profile import count_rows, profile_columns, read_columns
 from .sampling import fresh_seed, sample_chunks
@@ -350,7 +355,10 @@ def _train_planned(con, model: str, relation: Relation, table: str, n_rows: int,
     columns, tokens = _fit_encoders(con, model, frame, specs, profile, refit, text_encoder)
     con.execute(f"DELETE FROM duck_synth.artifacts WHERE model = ? AND batch_index IN ({', '.join(map(str, indices))})",
                 [model])
-    fits = {i: _train_batch(con, model, i, batches, columns, tokens, tc, frame.height, progress) for i in indices}
+    # built one at a time, as workers free up: only a few batches' token matrices exist at once
+    jobs = (_batch_job(i, batches, columns, tokens, tc, frame.height) for i in indices)
+    n_tokens = frame.height * sum(tokens[c].shape[1] + 1 for b in (batches[i] for i in indices) for c in b)
+    fits = _fit_batches(con, model, jobs, indices, n_tokens, len(batches), tc, progress)
     summary = _training_summary(con, model, len(batches), fits)
     trained = fetch_one(con, "SELECT count(DISTINCT batch_index) FROM duck_synth.artifacts WHERE model = ?",
                         [model])[0] == len(batches)
@@ -402,7 +410,26 @@ def _fit_encoders(con, model: str, frame: pl.DataFrame, specs, profile, refit: b
     return columns, tokens
 
 
-def _train_batch(con, model, index, batches, columns, tokens, tc: TrainConfig, n_rows, progress) -> FitResult:
+PARALLEL_MIN_TOKENS = 2_000_000
+"""On a CPU with several cores, batches are trained in parallel worker processes (one torch
+thread each) once the batches to train hold this many tokens in all; smaller jobs stay in
+process, where starting workers would cost more than it saves."""
+
+
+@dataclass(frozen=True)
+class _BatchJob:
+    """One batch's training input, built in the main process."""
+
+    index: int
+    targets: list[str]
+    context: list[str]
+    cfg: ModelConfig
+    matrix: np.ndarray
+    minibatch: int
+    epochs: int
+
+
+def _batch_job(index: int, batches, columns, tokens, tc: TrainConfig, n_rows: int) -> _BatchJob:
     targets = batches[index]
     earlier = [c for b in batches[:index] for c in b]
     context = choose_context(earlier, targets, tokens)
@@ -417,17 +444,119 @@ def _train_batch(con, model, index, batches, columns, tokens, tc: TrainConfig, n
         hidden=hidden,
     )
     matrix = np.concatenate([tokens[c][:, :1] for c in context] + [tokens[c] for c in targets], axis=1)
-    epochs = tc.epochs or max_epochs
+    return _BatchJob(index, targets, context, cfg, matrix, minibatch, tc.epochs or max_epochs)
 
-    def report(epoch: int, loss: float, val: float | None, seconds: float) -> None:
-        log.info("model %r batch %d/%d epoch %d/%d loss %.4f val %s", model, index + 1, len(batches),
-                 epoch, epochs, loss, "-" if val is None else f"{val:.4f}")
-        if progress:
-            progress(Progress(index, len(batches), epoch, epochs, loss, val, seconds))
 
-    result = fit(matrix, cfg, tc, minibatch, epochs, report)
-    save_batch(con, model, BatchArtifact(index, targets, context, result.model))
-    return result
+def _workers(tc: TrainConfig, n_jobs: int, n_tokens: int) -> int:
+    cores = os.cpu_count() or 1
+    if tc.device != "cpu" or n_jobs < 2 or cores < 2 or n_tokens < PARALLEL_MIN_TOKENS:
+        return 1
+    return min(cores, n_jobs)
+
+
+class _Worker:
+    """One ``python -m duck_synth._fit_worker`` process: a job in, its result out, in turn."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "duck_synth._fit_worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def fit(self, job: tuple) -> tuple:
+        try:
+            pickle.dump(job, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self.proc.stdin.flush()
+            return pickle.load(self.proc.stdout)
+        except (BrokenPipeError, EOFError, pickle.UnpicklingError) as exc:
+            self.proc.kill()
+            detail = self.proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            raise DuckSynthError(f"a batch training worker failed: {detail[-1] if detail else exc}") from exc
+
+    def close(self, kill: bool = False) -> None:
+        if kill:
+            self.proc.kill()
+        elif self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+def _fit_batches(con, model: str, jobs: Iterator[_BatchJob], indices: list[int], n_tokens: int, n_batches: int,
+                 tc: TrainConfig, progress) -> dict[int, FitResult]:
+    """Fit the jobs' batches (in worker processes when ``_workers`` says so) and store each one's
+    weights as it finishes, in batch order; progress reports arrive per epoch either way (from
+    workers, once their batch is done)."""
+
+    def reporter(job: _BatchJob) -> Callable[[int, float, float | None, float], None]:
+        def report(epoch: int, loss: float, val: float | None, seconds: float) -> None:
+            log.info("model %r batch %d/%d epoch %d/%d loss %.4f val %s", model, job.index + 1, n_batches,
+                     epoch, job.epochs, loss, "-" if val is None else f"{val:.4f}")
+            if progress:
+                progress(Progress(job.index, n_batches, epoch, job.epochs, loss, val, seconds))
+        return report
+
+    def store(job: _BatchJob, result: FitResult) -> None:
+        fits[job.index] = result
+        save_batch(con, model, BatchArtifact(job.index, job.targets, job.context, result.model))
+
+    fits: dict[int, FitResult] = {}
+    workers = _workers(tc, len(indices), n_tokens)
+    if workers == 1:
+        for job in jobs:
+            store(job, fit(job.matrix, job.cfg, tc, job.minibatch, job.epochs, reporter(job)))
+        return fits
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    log.info("training %d batches of model %r in %d worker processes", len(indices), model, workers)
+    lock, ready = threading.Lock(), threading.Condition()
+    done: dict[int, tuple[_BatchJob | None, tuple | BaseException]] = {}  # -1: building a job failed
+
+    def serve(worker: _Worker) -> None:  # one thread per worker: take the next job, fit it there, hand it over
+        while True:
+            job = None
+            try:
+                with lock:
+                    job = next(jobs, None)
+                if job is None:
+                    return
+                result: tuple | BaseException = worker.fit(
+                    (job.matrix, job.cfg.to_dict(), tc, job.minibatch, job.epochs, threads))
+            except BaseException as exc:
+                result = exc
+            with ready:
+                done[job.index if job is not None else -1] = (job, result)
+                ready.notify_all()
+            if isinstance(result, BaseException):
+                return
+
+    pool = [_Worker() for _ in range(workers)]
+    serving = [threading.Thread(target=serve, args=(w,), daemon=True) for w in pool]
+    failed = True
+    try:
+        for t in serving:
+            t.start()
+        for index in indices:  # stored and reported in batch order, whichever worker finishes first
+            with ready:
+                while index not in done and -1 not in done and any(t.is_alive() for t in serving):
+                    ready.wait(timeout=1.0)
+                job, result = done.pop(index, None) or done.get(-1) or (None, DuckSynthError(
+                    f"the batch training workers of model {model!r} stopped before batch {index}"))
+            if isinstance(result, BaseException):
+                raise result
+            weights, epochs_run, best, last, seconds, history = result
+            net = BatchModel(job.cfg)
+            net.load_state_dict(weights)
+            for epoch in history:
+                reporter(job)(*epoch)
+            store(job, FitResult(net.eval(), epochs_run, best, last, seconds))
+        failed = False
+    finally:
+        for w in pool:
+            w.close(kill=failed)
+    return fits
 
 
 def _typed_select(tm: TrainedModel, source: str) -> str:

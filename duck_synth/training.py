@@ -159,6 +159,21 @@ def fit(
     return FitResult(model, int(epoch), best if n_val else None, train_loss, time.perf_counter() - start)
 
 
+def fit_in_worker(tokens: np.ndarray, cfg: dict, tc: TrainConfig, minibatch: int, epochs: int,
+                  threads: int) -> tuple[dict[str, torch.Tensor], int, float | None, float, float, list[tuple]]:
+    """``fit`` in a worker process on ``threads`` torch threads; returns what crosses back.
+
+    Returns:
+        (weights, epochs run, best validation loss, last training loss, seconds, the
+        per-epoch ``(epoch, loss, val_loss, seconds)`` reports, to replay to a progress callback).
+    """
+    torch.set_num_threads(threads)
+    history: list[tuple] = []
+    result = fit(tokens, ModelConfig.from_dict(cfg), tc, minibatch, epochs, lambda *epoch: history.append(epoch))
+    return (result.model.state_dict(), result.epochs_run, result.best_val_loss, result.train_loss, result.seconds,
+            history)
+
+
 def _optimizer(model: BatchModel, lr: float) -> torch.optim.Optimizer:
     """AdamW, fused where this torch build supports it (about 10% faster per step on CPU)."""
     try:
