@@ -105,17 +105,18 @@ class Relation:
         A row's side is decided by a hash of its values and of its occurrence number among
         identical rows, so the split needs no stored row ids, survives any physical reordering,
         and sends duplicates to both sides at the natural rate. Rows come back in a fixed
-        order (by that hash), so reading a side is deterministic.
+        order (by that hash), so reading a side is deterministic. The row travels as one
+        STRUCT while the hash and bucket are added beside it, so no source column name can
+        clash with them.
         """
         if self.part == "all":
             return self.name_sql
         cut = round(self.holdout * HOLDOUT_BUCKETS)
         keep = f"< {cut}" if self.part == "holdout" else f">= {cut}"
         return (
-            '(SELECT * EXCLUDE ("duck_synth.h", "duck_synth.u") FROM ('
-            f'SELECT *, hash("duck_synth.h", row_number() OVER (PARTITION BY "duck_synth.h")) % {HOLDOUT_BUCKETS}'
-            ' AS "duck_synth.u" FROM (SELECT *, hash(*COLUMNS(*)) AS "duck_synth.h" FROM '
-            f'{self.name_sql})) WHERE "duck_synth.u" {keep} ORDER BY "duck_synth.u", "duck_synth.h")'
+            f"(SELECT r.* FROM (SELECT r, h, hash(h, row_number() OVER (PARTITION BY h)) % {HOLDOUT_BUCKETS} AS u"
+            f" FROM (SELECT r, hash(r) AS h FROM (SELECT struct_pack(*COLUMNS(*)) AS r FROM {self.name_sql})))"
+            f" WHERE u {keep} ORDER BY u, h)"
         )
 
     def split(self, holdout: float, part: str) -> Relation:

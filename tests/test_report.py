@@ -190,3 +190,15 @@ def test_a_target_is_modelled_first_and_is_evaluates_default(db, diamonds):
     with pytest.raises(ds.InvalidArgument, match=r"^model 'planned' was planned without target 'cut'; plan it again"):
         ds.train(db, "gems", model="planned", epochs=1, target="cut")
     assert ds.plan(db, "gems", model="planned", target="cut", replace=True)[0][0] == "cut"
+
+
+def test_the_split_keeps_any_column_name(db):
+    db.execute('CREATE TABLE odd AS SELECT range % 50 AS "duck_synth.h", (range % 7)::VARCHAR AS r,'
+               ' range * 0.5 AS "u", NULL::INTEGER AS "h" FROM range(300)')
+    result = ds.train(db, "odd", epochs=1, seed=0)
+    assert sorted(c for b in result.batches for c in b) == sorted(["duck_synth.h", "r", "u", "h"])
+    held = ds.holdout(db, "odd")
+    assert held.columns == ["duck_synth.h", "r", "u", "h"] and held.height == result.holdout_rows > 0
+    db.register("held", held.to_arrow())
+    assert db.sql("SELECT count(*) FROM (SELECT * FROM odd EXCEPT ALL SELECT * FROM held)").fetchall() == [
+        (result.rows,)]
