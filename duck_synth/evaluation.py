@@ -454,14 +454,33 @@ class UtilityReport:
     ratio: float
 
 
+_MAX_CODES = 255
+"""scikit-learn's HistGradientBoosting takes at most this many categories per feature."""
+
+
+def _capped(codes: list[np.ndarray]) -> list[np.ndarray]:
+    """Shared codes with at most ``_MAX_CODES`` values: 0 (NULL) stays, the most frequent values
+    keep a code of their own, the rarest share the last one."""
+    counts = np.bincount(np.concatenate(codes))
+    if counts.size <= _MAX_CODES:
+        return codes
+    remap = np.full(counts.size, _MAX_CODES - 1)
+    remap[0] = 0
+    remap[np.argsort(-counts[1:], kind="stable")[: _MAX_CODES - 2] + 1] = np.arange(1, _MAX_CODES - 1)
+    return [remap[c] for c in codes]
+
+
 def _model_matrix(frames: list[pl.DataFrame], names: list[str], kinds: dict[str, str]):
-    """Features for scikit-learn: numbers as floats (NaN for NULL), categories as shared codes."""
+    """Features for scikit-learn: numbers as floats (NaN for NULL), categories as shared codes
+    (at most 255 of them). A column that is NULL everywhere says nothing and is left out."""
     columns, categorical = [[] for _ in frames], []
     for name in names:
         if kinds[name] in _CONTINUOUS:
             per_frame = [as_float(name, f.get_column(name)) for f in frames]
+            if all(np.isnan(v).all() for v in per_frame):
+                continue
         else:
-            per_frame = [c.astype(np.float64) for c in _codes(name, [f.get_column(name) for f in frames])]
+            per_frame = [c.astype(np.float64) for c in _capped(_codes(name, [f.get_column(name) for f in frames]))]
         categorical.append(kinds[name] not in _CONTINUOUS)
         for out, values in zip(columns, per_frame, strict=True):
             out.append(values)
@@ -490,6 +509,8 @@ def detection_auc(
     n = min(max_rows, real.height, synth.height)
     real_s, synth_s = aligned([_sample(real, n, rng), _sample(synth, n, rng)])
     (x_real, x_synth), categorical = _model_matrix([real_s, synth_s], names, kinds)
+    if x_real.shape[1] == 0:
+        return 0.5  # no column carries a value: nothing to tell the rows apart by
     x = np.vstack([x_real, x_synth])
     y = np.r_[np.zeros(n), np.ones(n)]
     clf = HistGradientBoostingClassifier(max_iter=100, categorical_features=categorical if categorical.any() else None,
@@ -524,6 +545,8 @@ def utility(
     train, holdout, synth = aligned([train, holdout, synth])
     names = [n for n in train.columns if kinds[n] != "id" and n != target]
     matrices, categorical = _model_matrix([train, holdout, synth], names, kinds)
+    if matrices[0].shape[1] == 0:
+        raise InvalidArgument(f"no column besides target {target!r} holds a value: there is nothing to predict it from")
     classify = kinds[target] not in _CONTINUOUS
     if classify:
         ys = _codes(target, [f.get_column(target) for f in (train, holdout, synth)])
@@ -536,8 +559,8 @@ def utility(
         model = (HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor)(
             categorical_features=cats, random_state=seed)
         test = np.isfinite(ys[1]) if not classify else np.ones(ys[1].size, bool)
-        if classify and np.unique(y[keep]).size < 2:
-            scores.append(0.0)
+        if (classify and np.unique(y[keep]).size < 2) or not keep.any() or not test.any():
+            scores.append(0.0)  # one class, or no value of the target to learn from or score on
             continue
         model.fit(x[keep], y[keep])
         predicted = model.predict(matrices[1][test])

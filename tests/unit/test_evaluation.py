@@ -269,3 +269,22 @@ def test_wide_categoricals_give_the_same_dcr_sparse_or_dense(diamonds, monkeypat
     monkeypatch.setattr(evaluation, "_DENSE_MAX_FEATURES", 10_000)
     dense = evaluation.privacy(train, holdout, synth, max_rows=400)
     assert dataclasses.astuple(dense) == pytest.approx(dataclasses.astuple(sparse))
+
+
+def test_classifiers_take_null_only_and_many_valued_columns():
+    """A column NULL everywhere and one with over 255 categories used to crash scikit-learn."""
+    from duck_synth.evaluation import detection_auc, utility
+
+    rng = np.random.default_rng(0)
+    n = 600
+    real = pl.DataFrame({
+        "x": rng.normal(size=n), "y": rng.integers(0, 2, n).astype(str),
+        "nothing": pl.Series([None] * n, dtype=pl.Int32),
+        "many": [f"v{i}" for i in rng.integers(0, 400, n)],  # ~300 distinct: not an id, over the 255 limit
+    })
+    synth = real.sample(n, seed=1, shuffle=True)
+    assert 0.5 <= detection_auc(real, synth) < 0.7
+    assert utility(real, real.head(200), synth, "x").task == "regression"
+    assert detection_auc(real.select("nothing"), synth.select("nothing")) == 0.5
+    with pytest.raises(InvalidArgument, match=r"^no column besides target 'x' holds a value"):
+        utility(real.select("x", "nothing"), real.select("x", "nothing").head(100), synth.select("x", "nothing"), "x")
