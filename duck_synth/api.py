@@ -126,15 +126,20 @@ def _check_holdout(holdout: object) -> float:
     return float(holdout)
 
 
+def _planned(con, model: str, setting: str, given: object) -> object:
+    """A planned model's stored ``setting`` (holdout, target); ``given`` must be None or equal it."""
+    stored = fetch_one(con, f"SELECT {setting} FROM duck_synth.models WHERE model = ?", [model])[0]
+    if given is not None and given != stored:
+        raise InvalidArgument(f"model {model!r} was planned with {setting}={stored!r}; plan it again with"
+                              f" replace=True and {setting}={given!r} to change it")
+    return stored
+
+
 def _planned_holdout(con, model: str, status: str | None, holdout: float | None) -> float:
     """The holdout share to train with: a planned model's stored one, else ``holdout`` or the default."""
     if status != "planned":
         return _check_holdout(DEFAULT_HOLDOUT if holdout is None else holdout)
-    stored = fetch_one(con, "SELECT coalesce(holdout, 0) FROM duck_synth.models WHERE model = ?", [model])[0]
-    if holdout is not None and _check_holdout(holdout) != stored:
-        raise InvalidArgument(f"model {model!r} was planned with holdout={stored:g}; plan it again with"
-                              f" replace=True and holdout={holdout:g} to change it")
-    return stored
+    return _planned(con, model, "holdout", None if holdout is None else _check_holdout(holdout)) or 0.0
 
 
 def _source(con: duckdb.DuckDBPyConnection, table: str, holdout: float = 0.0) -> tuple[Relation, int, int]:
@@ -147,7 +152,7 @@ def _source(con: duckdb.DuckDBPyConnection, table: str, holdout: float = 0.0) ->
         log.info("table %r has %d rows (< %d): trained whole, no holdout kept", table, total, MIN_HOLDOUT_SOURCE_ROWS)
         holdout = 0.0
     relation = whole.split(holdout, "train")
-    n_rows = count_rows(con, relation) if holdout else total
+    n_rows = relation.split_counts(con)[0] if holdout else total
     if n_rows == 0:
         raise EmptyTable(f"table {table!r}: no row is left for training after holding out {holdout:.0%}")
     return relation, n_rows, total - n_rows
@@ -275,10 +280,8 @@ def train(
         if status != "planned":
             _delete_model_rows(con, model)
             _write_plan(con, model, relation, table, n_rows, n_held, batch_size, batch_headers, target)
-        elif target is not None and target != fetch_one(
-                con, "SELECT target FROM duck_synth.models WHERE model = ?", [model])[0]:
-            raise InvalidArgument(f"model {model!r} was planned without target {target!r}; plan it again with"
-                                  f" replace=True and target={target!r}")
+        else:
+            _planned(con, model, "target", target)
         result = _train_planned(con, model, relation, table, n_rows, n_held, None, tc, progress)
     log.info("trained model %r on %d rows in %.1fs", model, n_rows, time.perf_counter() - start)
     _refresh_sql(con)

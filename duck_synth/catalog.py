@@ -111,13 +111,23 @@ class Relation:
         """
         if self.part == "all":
             return self.name_sql
-        cut = round(self.holdout * HOLDOUT_BUCKETS)
-        keep = f"< {cut}" if self.part == "holdout" else f">= {cut}"
-        return (
-            f"(SELECT r.* FROM (SELECT r, h, hash(h, row_number() OVER (PARTITION BY h)) % {HOLDOUT_BUCKETS} AS u"
-            f" FROM (SELECT r, hash(r) AS h FROM (SELECT struct_pack(*COLUMNS(*)) AS r FROM {self.name_sql})))"
-            f" WHERE u {keep} ORDER BY u, h)"
-        )
+        keep = f"< {self._cut}" if self.part == "holdout" else f">= {self._cut}"
+        return f"(SELECT r.* FROM {self._bucketed} WHERE u {keep} ORDER BY u, h)"
+
+    @property
+    def _cut(self) -> int:
+        return round(self.holdout * HOLDOUT_BUCKETS)
+
+    @property
+    def _bucketed(self) -> str:
+        """Every row of the table as a STRUCT ``r`` with its hash ``h`` and split bucket ``u``."""
+        return (f"(SELECT r, h, hash(h, row_number() OVER (PARTITION BY h)) % {HOLDOUT_BUCKETS} AS u"
+                f" FROM (SELECT r, hash(r) AS h FROM (SELECT struct_pack(*COLUMNS(*)) AS r FROM {self.name_sql})))")
+
+    def split_counts(self, con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+        """(training rows, held-out rows) of this table's split, in one pass."""
+        return fetch_one(con, f"SELECT count(*) FILTER (WHERE u >= {self._cut}), count(*) FILTER (WHERE u < {self._cut})"
+                              f" FROM {self._bucketed}")
 
     def split(self, holdout: float, part: str) -> Relation:
         """This table's ``part`` ('train' or 'holdout') when ``holdout`` of its rows are held out."""

@@ -131,16 +131,11 @@ def model_split(con: duckdb.DuckDBPyConnection, model: str, strict: bool = True)
     """
     source_table = model_source(con, model)
     whole = resolve_relation(con, source_table)
-    try:
-        share, n_train, n_held = fetch_one(
-            con, "SELECT coalesce(holdout, 0), n_rows, coalesce(holdout_rows, 0) FROM duck_synth.models"
-            " WHERE model = ?", [model])
-    except duckdb.BinderException:  # a database made before holdouts existed, opened read-only
-        share = 0.0
+    share, n_train, n_held, _ = _model_settings(con, model)
     if not share:
         return whole, None
     train, hold = whole.split(share, "train"), whole.split(share, "holdout")
-    now = (count_rows(con, train), count_rows(con, hold))
+    now = train.split_counts(con)
     if now != (n_train, n_held):
         msg = (f"table {source_table!r} changed since model {model!r} was trained: its {share:.0%} holdout split"
                f" now has {now[0]:,} training and {now[1]:,} held-out rows, not {n_train:,} and {n_held:,}, so"
@@ -151,12 +146,13 @@ def model_split(con: duckdb.DuckDBPyConnection, model: str, strict: bool = True)
     return train, hold
 
 
-def _model_target(con: duckdb.DuckDBPyConnection, model: str) -> str | None:
-    """The column ``train(target=)`` modelled first, if any."""
+def _model_settings(con: duckdb.DuckDBPyConnection, model: str) -> tuple[float, int | None, int, str | None]:
+    """(holdout share, training rows, held-out rows, target) stored for ``model`` at training."""
     try:
-        return fetch_one(con, "SELECT target FROM duck_synth.models WHERE model = ?", [model])[0]
-    except duckdb.BinderException:  # a database made before targets existed, opened read-only
-        return None
+        return fetch_one(con, "SELECT coalesce(holdout, 0), n_rows, coalesce(holdout_rows, 0), target"
+                              " FROM duck_synth.models WHERE model = ?", [model])
+    except duckdb.BinderException:  # a database made before these columns existed, opened read-only
+        return 0.0, None, 0, None
 
 
 def holdout(con: duckdb.DuckDBPyConnection, model: str) -> pl.DataFrame:
@@ -230,7 +226,7 @@ def quality_report(
     if holdout is None and kept is not None:
         holdout, held = f"{source_table} (holdout kept by ds.train)", kept
     if target is None and holdout is not None:
-        target = _model_target(con, model)
+        target = _model_settings(con, model)[3]
     source, n_source = _read(con, trained_on, max_rows, seed)
     synth, n_synth = _read(con, table, max_rows, seed)
     _check_same_columns(source, synth, model, table, source_table)

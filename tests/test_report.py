@@ -187,7 +187,7 @@ def test_a_target_is_modelled_first_and_is_evaluates_default(db, diamonds):
     with pytest.raises(ds.InvalidArgument, match=r"^target 'cut' and batch_headers cannot both be given"):
         ds.train(db, "gems", model="other", epochs=1, target="cut", batch_headers=[["cut", "price"]])
     ds.plan(db, "gems", model="planned")
-    with pytest.raises(ds.InvalidArgument, match=r"^model 'planned' was planned without target 'cut'; plan it again"):
+    with pytest.raises(ds.InvalidArgument, match=r"^model 'planned' was planned with target=None; plan it again with replace=True and target='cut'"):
         ds.train(db, "gems", model="planned", epochs=1, target="cut")
     assert ds.plan(db, "gems", model="planned", target="cut", replace=True)[0][0] == "cut"
 
