@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -13,8 +14,10 @@ from duck_synth.evaluation import privacy, split
 from tests.conftest import load_frame
 
 
-def test_output_has_source_names_types_and_row_count(trained_db):
-    con = ds.connect(trained_db)
+def test_output_has_source_names_types_and_row_count(trained_db, tmp_path):
+    path = str(tmp_path / "copy.duckdb")  # a copy: the session's database stays as other modules expect it
+    shutil.copy(trained_db, path)
+    con = ds.connect(path)
     ds.generate(con, "diamonds", n=1234, seed=3, into="synth")
     assert con.execute("DESCRIBE synth").fetchall() == con.execute("DESCRIBE diamonds").fetchall()
     assert con.execute("SELECT count(*) FROM synth").fetchall() == [(1234,)]
