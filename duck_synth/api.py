@@ -7,10 +7,10 @@ load -> sample in chunks -> cast to source types (SQL) -> DuckDB table in one tr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
-import pickle
 import subprocess
 import sys
 import threading
@@ -24,8 +24,10 @@ import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import torch
 
 from . import __version__, encoders
+from ._wire import read_message, write_message
 from .artifacts import BatchArtifact, ColumnSpec, TrainedModel, load_model, save_batch
 from .catalog import (
     Relation, ensure_schema, fetch_one, has_schema, table_exists, quote, resolve_relation, target_name, transaction,
@@ -467,15 +469,19 @@ class _Worker:
         self.proc = subprocess.Popen([sys.executable, "-m", "duck_synth._fit_worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    def fit(self, job: tuple) -> tuple:
+    def fit(self, job: _BatchJob, tc: TrainConfig, threads: int) -> tuple:
+        """(weights, epochs run, best validation loss, last loss, seconds, per-epoch history)."""
         try:
-            pickle.dump(job, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.proc.stdin.flush()
-            return pickle.load(self.proc.stdout)
-        except (BrokenPipeError, EOFError, pickle.UnpicklingError) as exc:
+            write_message(self.proc.stdin, {"cfg": job.cfg.to_dict(), "tc": dataclasses.asdict(tc),
+                                            "minibatch": job.minibatch, "epochs": job.epochs, "threads": threads},
+                          {"tokens": torch.from_numpy(np.ascontiguousarray(job.matrix))})
+            meta, weights = read_message(self.proc.stdout)
+        except (BrokenPipeError, EOFError, ValueError) as exc:
             self.proc.kill()
             detail = self.proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
             raise DuckSynthError(f"a batch training worker failed: {detail[-1] if detail else exc}") from exc
+        return (weights, meta["epochs_run"], meta["best"], meta["last"], meta["seconds"],
+                [tuple(epoch) for epoch in meta["history"]])
 
     def close(self, kill: bool = False) -> None:
         if kill:
@@ -528,8 +534,7 @@ def _fit_batches(con, model: str, jobs: Iterator[_BatchJob], indices: list[int],
                     job = next(jobs, None)
                 if job is None:
                     return
-                result: tuple | BaseException = worker.fit(
-                    (job.matrix, job.cfg.to_dict(), tc, job.minibatch, job.epochs, threads))
+                result: tuple | BaseException = worker.fit(job, tc, threads)
             except BaseException as exc:
                 result = exc
             with ready:

@@ -232,11 +232,17 @@ def test_batches_train_in_worker_processes_repeatably_with_progress_in_order(db,
 
 
 def test_a_failing_training_worker_is_a_clear_error_not_a_hang():
-    from duck_synth.api import _Worker
+    import numpy as np
 
+    from duck_synth.api import _BatchJob, _Worker
+    from duck_synth.model import ModelConfig
+    from duck_synth.training import TrainConfig
+
+    # token 7 of a 3-value column: the worker's embedding lookup fails
+    job = _BatchJob(0, ["a"], [], ModelConfig((), (3,), (0,), (False,)), np.full((64, 1), 7), 16, 1)
     worker = _Worker()
     try:
-        with pytest.raises(ds.DuckSynthError, match=r"^a batch training worker failed: TypeError"):
-            worker.fit(("not", "a", "job"))
+        with pytest.raises(ds.DuckSynthError, match=r"^a batch training worker failed: IndexError"):
+            worker.fit(job, TrainConfig(epochs=1), 1)
     finally:
         worker.close(kill=True)
