@@ -47,7 +47,7 @@ from . import api
 from .artifacts import TrainedModel, load_model
 from .catalog import ensure_schema, fetch_one, quote, transaction
 from .encoders.text import TextEncoder
-from .errors import DuckSynthError, InvalidArgument, ModelExists, TooManyInvalid
+from .errors import ArtifactError, DuckSynthError, InvalidArgument, ModelExists, TooManyInvalid
 from .planning import read_batches
 from .rules import (
     Checked, InvalidBudget, InvalidRule, Rule, RuleSet, add_rule, check_max_invalid, compile_predicate, load_rules,
@@ -548,19 +548,42 @@ class Batch:
         if self.checkpoint_dir is not None:
             (Path(self.checkpoint_dir) / VALIDATOR_FILE).write_text(json.dumps(payload))
 
-    def load_validator_from_file(self) -> None:
-        """Load a saved validator (``module:qualname`` or SQL text) if this batch has one."""
+    def load_validator_from_file(self, trust: bool = False) -> None:
+        """Load a saved validator (``module:qualname`` or SQL text) if this batch has one.
+
+        A Python reference is imported only with ``trust``: the name comes from a file, and
+        importing and calling it runs whatever code it names. Untrusted, it is left out with a
+        warning and the default validator is used.
+        """
         path = Path(self.checkpoint_dir) / VALIDATOR_FILE if self.checkpoint_dir else None
         if path is None or not path.exists():
             return
-        saved = json.loads(path.read_text())
+        try:
+            saved = json.loads(path.read_text())
+            if not isinstance(saved, dict) or not isinstance(saved.get("sql", saved.get("python")), str):
+                raise ValueError("expected {\"sql\": text} or {\"python\": \"module:qualname\"}")
+        except ValueError as exc:
+            raise ArtifactError(f"{self._name}: {path} is not a saved validator: {exc}") from exc
         if "sql" in saved:
+            if self._types:  # a predicate over this batch's columns, never a statement
+                self._check_sql(saved["sql"])
             self.validator = saved["sql"]
             return
-        try:
-            self.validator = _resolve(saved["python"])
-        except (ImportError, AttributeError, KeyError, ValueError) as exc:
-            msg = f"{self._name}: saved validator {saved.get('python')!r} cannot be imported ({exc}); using the default"
+        ref = saved["python"]
+        why = None
+        if not trust:
+            why = ("not imported: importing a name read from the checkpoint runs the code it names;"
+                   " pass trust_validators=True to DataFrameBatch if you saved it")
+        else:
+            try:
+                fn = _resolve(ref)
+                if not callable(fn):
+                    raise TypeError(f"{ref} is not callable")
+                self.validator = fn
+            except (ImportError, AttributeError, TypeError, ValueError) as exc:
+                why = f"cannot be imported ({exc})"
+        if why:
+            msg = f"{self._name}: saved validator {ref!r} {why}; using the default"
             log.warning(msg)
             warnings.warn(msg, stacklevel=2)
 
@@ -611,17 +634,22 @@ class DataFrameBatch:
         tokenizer: a ``TokenizerTrainer`` for text columns (default: byte-level BPE).
         mode: 'write' (train) or 'read' (reopen a checkpoint_dir and generate).
         checkpoint_dir: the directory for read mode (or write mode, when the config has none).
+        trust_validators: re-import the Python validators saved in the checkpoint
+            (``module:qualname``). Off by default: importing a name read from a directory runs
+            code that directory chose, so only trust checkpoints you wrote. SQL validators
+            (predicates, never statements) are always restored.
     """
 
     def __init__(self, *, df: Any = None, batch_size: int = BATCH_SIZE, batch_headers: list[list[str]] | None = None,
                  config: Any = None, tokenizer: Any = None, mode: str = WRITE, checkpoint_dir: str | None = None,
-                 _store: _Store | None = None) -> None:
+                 trust_validators: bool = False, _store: _Store | None = None) -> None:
         if mode not in (READ, WRITE):
             raise InvalidArgument(f"mode must be 'read' or 'write', got {mode!r}")
         if tokenizer is not None and not isinstance(tokenizer, TokenizerTrainer):
             raise InvalidArgument(f"tokenizer must be a duck_synth.batch TokenizerTrainer, got {type(tokenizer).__name__}")
         self.mode, self.tokenizer = mode, tokenizer
         self.batch_size = batch_size
+        self._trust_validators = bool(trust_validators)
         self._flavor, self._dtypes = "pandas", {}
         if _store is not None:  # from_duckdb
             self.config = BatchConfig.from_any(config)
@@ -715,7 +743,7 @@ class DataFrameBatch:
             batch._types = [(c, types[c]) for c in cols]
             batch._output = lambda f: _output(f, self._flavor, self._dtypes)
             batch._rules = lambda sql, i=i: self._save_rule(i, sql)
-            batch.load_validator_from_file()
+            batch.load_validator_from_file(trust=self._trust_validators)
             out[i] = batch
         return out
 

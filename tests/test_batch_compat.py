@@ -123,12 +123,41 @@ def test_batch_set_validator_refuses_sql_over_other_columns(batcher):
         batcher.batches[0].set_validator("churn = 'yes'")
 
 
-def test_batch_load_validator_from_file_restores_a_saved_validator(batcher):
+def test_batch_load_validator_from_file_restores_a_saved_validator_only_when_trusted(batcher):
     batcher.batches[0].set_validator(states_not_texas)
     fresh = Batch(batcher.batches[0].checkpoint_dir, None, batcher.batches[0].headers, batcher.config)
     assert fresh.validator is None
-    fresh.load_validator_from_file()
+    with pytest.warns(UserWarning, match=r"batch_0: saved validator 'tests.test_batch_compat:states_not_texas' not"
+                                         r" imported: .* pass trust_validators=True"):
+        fresh.load_validator_from_file()
+    assert fresh.validator is None
+    fresh.load_validator_from_file(trust=True)
     assert fresh.validator is states_not_texas
+
+
+CALLS: list[str] = []
+
+
+def record_call(line: str) -> bool:
+    """Stands for code a tampered checkpoint names as its validator: records that it ran."""
+    CALLS.append(line)
+    return True
+
+
+def test_a_tampered_validator_file_never_runs_the_code_it_names(batcher):
+    validator_file = Path(batcher.batches[0].checkpoint_dir) / "validator.json"
+    validator_file.write_text(json.dumps({"python": "tests.test_batch_compat:record_call"}))
+    CALLS.clear()
+    with pytest.warns(UserWarning, match="not imported"):
+        reopened = DataFrameBatch(mode="read", checkpoint_dir=batcher.config.checkpoint_dir)
+    reopened.generate_batch_lines(0, num_lines=5)
+    assert CALLS == []  # the default validator ran, not the named code
+    trusted = DataFrameBatch(mode="read", checkpoint_dir=batcher.config.checkpoint_dir, trust_validators=True)
+    trusted.generate_batch_lines(0, num_lines=5)
+    assert len(CALLS) >= 5
+    validator_file.write_text("{not json")
+    with pytest.raises(ds.DuckSynthError, match=r"batch_0: .*validator.json is not a saved validator"):
+        DataFrameBatch(mode="read", checkpoint_dir=batcher.config.checkpoint_dir)
 
 
 def test_batch_reset_gen_data_clears_lines_and_counts(batcher):
@@ -555,7 +584,7 @@ def test_read_mode_takes_checkpoint_dir_from_the_config_and_restores_validators(
     copy = tmp_path / "ckpt"
     shutil.copytree(trained_dir, copy)
     DataFrameBatch(mode="read", checkpoint_dir=str(copy)).set_batch_validator(0, states_not_texas)
-    reopened = DataFrameBatch(mode="read", config={"checkpoint_dir": str(copy)})
+    reopened = DataFrameBatch(mode="read", config={"checkpoint_dir": str(copy)}, trust_validators=True)
     assert reopened.batches[0].validator is states_not_texas
     assert reopened.original_headers == json.loads((copy / "original_headers.json").read_text())
     with pytest.raises(InvalidArgument, match="create_training_data cannot be used in read mode"):
