@@ -14,7 +14,7 @@ import duckdb
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from . import encoders
+from . import __version__, encoders
 from .errors import ArtifactError, ModelNotFound
 from .model import BatchModel, ModelConfig
 
@@ -68,6 +68,7 @@ def save_batch(con: duckdb.DuckDBPyConnection, model: str, art: BatchArtifact) -
     weights = save_safetensors(state)
     config = json.dumps({
         "format_version": FORMAT_VERSION,
+        "duck_synth_version": __version__,
         "model_config": art.model.cfg.to_dict(),
         "targets": art.targets,
         "context": art.context,
@@ -85,8 +86,9 @@ def _load_batch(model: str, index: int, config: str, weights: bytes, sha: str, d
         meta = json.loads(config)
         if meta.get("format_version") != FORMAT_VERSION:
             raise ArtifactError(
-                f"model {model!r} was stored in artifact format {meta.get('format_version')!r}; this duck_synth"
-                f" reads format {FORMAT_VERSION}: retrain it"
+                f"model {model!r} was stored by duck_synth {meta.get('duck_synth_version', 'of unknown version')}"
+                f" in artifact format {meta.get('format_version')!r}; this duck_synth {__version__} reads format"
+                f" {FORMAT_VERSION} only: retrain the model with this version"
             )
         net = BatchModel(ModelConfig.from_dict(meta["model_config"]))
         net.load_state_dict(load_safetensors(bytes(weights)))

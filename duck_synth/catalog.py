@@ -252,3 +252,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             con.execute("COMMIT")
         except duckdb.Error as exc:
             raise DuckSynthError(f"could not commit to the database: {exc}") from exc
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """True inside an open transaction: there two statements share one transaction id (in
+    autocommit mode each statement is its own). Trying ``BEGIN`` instead would abort it."""
+    query = "SELECT txid_current()"
+    return fetch_one(con, query)[0] == fetch_one(con, query)[0]
+
+
+@contextlib.contextmanager
+def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """``transaction``, or nothing inside a transaction the caller already opened (whose
+    commit or rollback then covers the block)."""
+    if in_transaction(con):
+        yield
+        return
+    with transaction(con):
+        yield

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from .artifacts import trained_models
 from .catalog import (
-    Relation, ensure_schema, fetch_one, has_schema, load_sql, quote, resolve_relation, target_name,
+    Relation, atomic, ensure_schema, fetch_one, has_schema, load_sql, quote, resolve_relation, target_name,
 )
 from .errors import DuckSynthError, InvalidArgument, ModelNotFound, TableNotFound, TooManyInvalid
 
@@ -328,9 +328,10 @@ def add_rule(con: duckdb.DuckDBPyConnection, model: str, name: str, sql: str) ->
     if any(n == name for n, *_ in _stored_rules(con, model)):
         raise InvalidRule(f"model {model!r} already has a rule named {name!r}")
     compile_predicate(con, sql, columns, f"rule {name!r} of model {model!r}")
-    ensure_schema(con)
-    con.execute("INSERT INTO duck_synth.rules (model, rule, predicate, origin) VALUES (?, ?, ?, 'user')",
-                [model, name, sql])
+    with atomic(con):
+        ensure_schema(con)
+        con.execute("INSERT INTO duck_synth.rules (model, rule, predicate, origin) VALUES (?, ?, ?, 'user')",
+                    [model, name, sql])
 
 
 # --- rules captured from the source -----------------------------------------------------------
@@ -438,7 +439,8 @@ def ensure_captured(con: duckdb.DuckDBPyConnection, model: str) -> None:
             return
         status = fetch_one(con, "SELECT status FROM duck_synth.models WHERE model = ?", [model])
         if status and status[0] == "trained":
-            capture_source_rules(con, model)
+            with atomic(con):  # the old captured rules are deleted and the new ones inserted together
+                capture_source_rules(con, model)
     except duckdb.Error as exc:  # e.g. inside an aborted transaction: rules are then derived on the fly
         log.debug("could not capture rules of model %r: %s", model, exc)
 
