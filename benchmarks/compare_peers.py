@@ -69,6 +69,7 @@ class Row:
     dcr_share: float = math.nan
     detection: float = math.nan
     utility: float = math.nan
+    min_num_shape: float = math.nan  # worst numeric/datetime column's shape score (bar: >= 0.95)
     fit_s: float = math.nan
     rows_per_s: float = math.nan
     error: str = ""
@@ -234,7 +235,14 @@ def run_system(system: System, dataset: str, train, holdout, args) -> Row:
     util = utility(train, holdout, synth, datasets.DATASETS[dataset].target, seed=args.seed)
     return Row(dataset, system.name, train.height, fid.score, fid.shape_score, fid.pair_score,
                prv.exact_copy_rate, prv.holdout_copy_rate, prv.dcr_share, auc, util.ratio,
-               fit_s, synth.height / gen_s if gen_s > 0 else math.inf)
+               min_numeric_shape(fid, train), fit_s, synth.height / gen_s if gen_s > 0 else math.inf)
+
+
+def min_numeric_shape(fid, train: pl.DataFrame) -> float:
+    """The lowest shape score among numeric and datetime columns (binning artefacts show here)."""
+    kinds = column_kinds(train)
+    scores = [v for c, v in fid.shapes.items() if kinds.get(c) in ("numeric", "datetime") and not math.isnan(v)]
+    return min(scores) if scores else math.nan
 
 
 def reference_row(dataset: str, train: pl.DataFrame, holdout: pl.DataFrame, args) -> Row:
@@ -243,7 +251,8 @@ def reference_row(dataset: str, train: pl.DataFrame, holdout: pl.DataFrame, args
     prv = privacy(train, holdout, holdout, seed=args.seed)
     # DCR and utility of the holdout against itself are meaningless
     return Row(dataset, "holdout(ref)", train.height, fid.score, fid.shape_score, fid.pair_score,
-               prv.exact_copy_rate, prv.holdout_copy_rate, detection=detection_auc(train, holdout, seed=args.seed))
+               prv.exact_copy_rate, prv.holdout_copy_rate, detection=detection_auc(train, holdout, seed=args.seed),
+               min_num_shape=min_numeric_shape(fid, train))
 
 
 def load_split(name: str, args) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -258,7 +267,7 @@ def load_split(name: str, args) -> tuple[pl.DataFrame, pl.DataFrame]:
 # Output
 
 COLUMNS = ["dataset", "system", "n_train", "fidelity", "shape", "pair", "exact_copy",
-           "holdout_copy", "dcr_share", "detect_auc", "utility", "fit_s", "gen_rows/s"]
+           "holdout_copy", "dcr_share", "detect_auc", "utility", "min_num_shape", "fit_s", "gen_rows/s"]
 
 
 def _fmt(value: float, spec: str) -> str:
@@ -271,7 +280,7 @@ def cells(row: Row) -> list[str]:
     return [row.dataset, row.system, str(row.n_train), _fmt(row.score, ".4f"), _fmt(row.shape, ".4f"),
             _fmt(row.pair, ".4f"), _fmt(row.exact_copy, ".4f"), _fmt(row.holdout_copy, ".4f"),
             _fmt(row.dcr_share, ".3f"), _fmt(row.detection, ".3f"), _fmt(row.utility, ".3f"),
-            _fmt(row.fit_s, ".1f"), _fmt(row.rows_per_s, ",.0f")]
+            _fmt(row.min_num_shape, ".3f"), _fmt(row.fit_s, ".1f"), _fmt(row.rows_per_s, ",.0f")]
 
 
 def text_table(rows: list[Row]) -> str:

@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 from .api import TrainResult, connect, drop_model, generate, models, plan, train  # noqa: E402
 from .errors import (  # noqa: E402
-    ArtifactError, DuckSynthError, EmptyTable, InvalidArgument, InvalidPlan, ModelExists,
+    ArtifactError, DatabaseLocked, DuckSynthError, EmptyTable, InvalidArgument, InvalidPlan, ModelExists,
     ModelNotFound, TableExists, TableNotFound, TooManyInvalid, UnsupportedColumnType,
 )
 
@@ -18,6 +18,7 @@ __all__ = [
     "__version__", "connect", "plan", "train", "generate", "models", "drop_model", "TrainResult",
     "DuckSynthError", "TableNotFound", "EmptyTable", "UnsupportedColumnType", "ModelNotFound",
     "ModelExists", "TableExists", "InvalidPlan", "InvalidArgument", "ArtifactError", "TooManyInvalid",
+    "DatabaseLocked",
 ]
 
 from .rules import InvalidRule, ValidationSummary, add_rule, validate  # noqa: E402

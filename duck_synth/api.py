@@ -34,7 +34,7 @@ from .catalog import (
 )
 from .context import choose_context
 from .errors import (
-    DuckSynthError, EmptyTable, InvalidArgument, ModelExists, ModelNotFound, TableExists,
+    DatabaseLocked, DuckSynthError, EmptyTable, InvalidArgument, ModelExists, ModelNotFound, TableExists,
     UnsupportedColumnType,
 )
 from .model import BatchModel, ModelConfig
@@ -53,17 +53,38 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[Progress], None]
 
 
-def connect(path: str = ":memory:", read_only: bool = False) -> duckdb.DuckDBPyConnection:
+LOCK_POLL_SECONDS = 0.25
+
+
+def connect(path: str = ":memory:", read_only: bool = False, wait: float = 0.0) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB database for use with duck_synth, with its SQL functions registered.
+
+    DuckDB lets one process at a time open a file for writing (and no other process read it
+    meanwhile). Another process holding the file is a ``DatabaseLocked`` error naming it, or,
+    with ``wait``, a wait of up to that many seconds for it to close the file.
 
     Args:
         path: database file (created if missing) or ``:memory:``.
         read_only: open the file read-only (generation into Python frames still works).
+        wait: seconds to wait for another process to release the file (0: fail at once).
     """
-    try:
-        con = duckdb.connect(path, read_only=read_only)
-    except duckdb.Error as exc:
-        raise DuckSynthError(f"cannot open database {path!r}: {exc}") from exc
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
+        raise InvalidArgument(f"wait must be a number of seconds >= 0, got {wait!r}")
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            con = duckdb.connect(path, read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise DuckSynthError(f"cannot open database {path!r}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                waited = f" after waiting {wait:g}s" if wait else ""
+                raise DatabaseLocked(f"database {path!r} is in use by another process{waited} (DuckDB allows one"
+                                     f" writing process per file; pass wait= / --wait to wait for it): {exc}") from exc
+            time.sleep(LOCK_POLL_SECONDS)
+        except duckdb.Error as exc:
+            raise DuckSynthError(f"cannot open database {path!r}: {exc}") from exc
     from .sql_functions import register  # sql_functions builds on this module
 
     register(con)

@@ -84,20 +84,23 @@ def _load_batch(model: str, index: int, config: str, weights: bytes, sha: str, d
         raise ArtifactError(f"model {model!r} batch {index}: stored weights fail their checksum (tampered or truncated)")
     try:
         meta = json.loads(config)
+        if not isinstance(meta, dict):
+            raise ValueError("the config is not a JSON object")
         if meta.get("format_version") != FORMAT_VERSION:
             raise ArtifactError(
                 f"model {model!r} was stored by duck_synth {meta.get('duck_synth_version', 'of unknown version')}"
                 f" in artifact format {meta.get('format_version')!r}; this duck_synth {__version__} reads format"
                 f" {FORMAT_VERSION} only: retrain the model with this version"
             )
+        targets, context = [str(c) for c in meta["targets"]], [str(c) for c in meta["context"]]
         net = BatchModel(ModelConfig.from_dict(meta["model_config"]))
         net.load_state_dict(load_safetensors(bytes(weights)))
     except ArtifactError:
         raise
-    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever the stored bytes make a parser raise (SafetensorError...)
         raise ArtifactError(f"model {model!r} batch {index}: stored artifact is corrupt: {exc}") from exc
     net.to(device).eval()
-    return BatchArtifact(index, list(meta["targets"]), list(meta["context"]), net)
+    return BatchArtifact(index, targets, context, net)
 
 
 def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu", partial: bool = False) -> TrainedModel:

@@ -164,7 +164,9 @@ def _connect(
         if access == "write" and not writable:
             raise DuckSynthError(f"database file {db!r} is read-only; cannot {purpose}")
         read_only = not memory and (access == "read" or not writable)
-    con = api.connect(db, read_only=read_only)
+    ctx = click.get_current_context(silent=True)
+    wait = ctx.find_root().params.get("wait", 0.0) if ctx else 0.0  # the group's --wait
+    con = api.connect(db, read_only=read_only, wait=wait)
     try:
         yield con
     finally:
@@ -337,7 +339,10 @@ _DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), d
 @click.version_option(package_name="duck_synth")
 @click.option("--debug", is_flag=True, envvar="DUCK_SYNTH_DEBUG",
               help="Show tracebacks and debug logging instead of one-line errors.")
-def main(debug: bool) -> None:
+@click.option("--wait", type=click.FloatRange(min=0), default=0.0, envvar="DUCK_SYNTH_WAIT", show_default=True,
+              help="Seconds to wait for another process to release the database file (DuckDB allows one"
+                   " writing process per file).")
+def main(debug: bool, wait: float) -> None:
     """duck_synth: synthetic data for DuckDB tables.
 
     Learn a table, then write back a synthetic table with the same columns, types and

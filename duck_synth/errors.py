@@ -47,6 +47,10 @@ class ArtifactError(DuckSynthError):
     """A stored model artifact is missing, tampered with, or from an incompatible version."""
 
 
+class DatabaseLocked(DuckSynthError):
+    """Another process holds the database file (DuckDB allows one writing process per file)."""
+
+
 class TooManyInvalid(DuckSynthError):
     """Generation spent its max_invalid budget before producing enough valid records.
 
