@@ -3,11 +3,14 @@
 Categories seen fewer than ``min_count`` times are collapsed into one <rare> token and are
 never reproduced verbatim (a value that occurs once can identify a person). <rare> decodes
 to the placeholder ``RARE_PLACEHOLDER`` for VARCHAR columns; an ENUM cannot hold a
-placeholder, so there it decodes to a frequent category drawn by frequency.
+placeholder, so there it decodes to a frequent category drawn by frequency (or, when every
+value is rare, to the type's first member).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -82,6 +85,11 @@ def decode_strings(state: CategoricalState, codes: np.ndarray, rng: np.random.Ge
     return with_nulls(pl.Series(out, dtype=pl.String), null)
 
 
+def enum_members(duckdb_type: str) -> list[str]:
+    """The members of ``ENUM('a', 'b''c')`` as DuckDB writes the type."""
+    return [m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", duckdb_type)]
+
+
 def cardinality_of(state: CategoricalState) -> int:
     return max(1, len(state.categories) + int(state.has_rare) + int(state.has_null))
 
@@ -99,7 +107,12 @@ class CategoricalEncoder:
         return f"CAST({column_sql} AS {duckdb_type})"
 
     def analyze(self, values: pl.Series, duckdb_type: str) -> CategoricalState:
-        return analyze_strings(values, None if duckdb_type.startswith("ENUM") else RARE_PLACEHOLDER)
+        if not duckdb_type.startswith("ENUM"):
+            return analyze_strings(values, RARE_PLACEHOLDER)
+        state = analyze_strings(values, None)
+        if not state.categories and state.has_rare:  # no frequent value to stand in: the type's first member
+            state = dataclasses.replace(state, rare_value=enum_members(duckdb_type)[0])
+        return state
 
     def encode(self, state: CategoricalState, values: pl.Series) -> np.ndarray:
         return encode_strings(state, values)

@@ -29,8 +29,20 @@ FINE_BINS = 32
 PROTECT_K = 5
 SPECIALS = ("null", "nan", "-inf", "+inf")
 _SPECIAL_VALUES = {"nan": np.nan, "-inf": -np.inf, "+inf": np.inf}
-_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-              "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+_INT_BITS = {"TINYINT": 8, "SMALLINT": 16, "INTEGER": 32, "BIGINT": 64, "HUGEINT": 128,
+             "UTINYINT": 8, "USMALLINT": 16, "UINTEGER": 32, "UBIGINT": 64, "UHUGEINT": 128}
+
+
+def type_bounds(duckdb_type: str) -> tuple[str, str] | None:
+    """The smallest and largest value of an integer or DECIMAL type, as exact SQL literals."""
+    if duckdb_type in _INT_BITS:
+        bits = _INT_BITS[duckdb_type]
+        return ("0", str(2**bits - 1)) if duckdb_type.startswith("U") else (str(-(2 ** (bits - 1))), str(2 ** (bits - 1) - 1))
+    if duckdb_type.startswith("DECIMAL("):
+        precision, scale = (int(p) for p in duckdb_type[8:-1].split(","))
+        top = "9" * (precision - scale) + ("." + "9" * scale if scale else "")
+        return "-" + top, top
+    return None
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ def detect_decimals(finite: np.ndarray, max_decimals: int = 6) -> int | None:
 
 def decimals_for_type(duckdb_type: str, finite: np.ndarray) -> int | None:
     """Rounding implied by the DuckDB type (integers, DECIMAL scale), else detected from data."""
-    if duckdb_type in _INT_TYPES:
+    if duckdb_type in _INT_BITS:
         return 0
     if duckdb_type.startswith("DECIMAL"):
         scale = int(duckdb_type.rstrip(")").split(",")[-1])
@@ -187,7 +199,15 @@ class NumericEncoder:
         return f"CAST({column_sql} AS DOUBLE)"
 
     def write_sql(self, column_sql: str, duckdb_type: str) -> str:
-        return f"CAST({column_sql} AS {duckdb_type})"
+        """The cast back, saturating at the type's range: a DOUBLE rounds 2**63 - 1 up to 2**63,
+        which BIGINT cannot hold (likewise HUGEINT, UBIGINT and wide DECIMALs)."""
+        cast = f"CAST({column_sql} AS {duckdb_type})"
+        bounds = type_bounds(duckdb_type)
+        if bounds is None:
+            return cast
+        lo, hi = bounds
+        return (f"CASE WHEN {column_sql} >= CAST('{hi}' AS DOUBLE) THEN CAST('{hi}' AS {duckdb_type})"
+                f" WHEN {column_sql} <= CAST('{lo}' AS DOUBLE) THEN CAST('{lo}' AS {duckdb_type}) ELSE {cast} END")
 
     def analyze(self, values: pl.Series, duckdb_type: str) -> NumericState:
         arr, masks = split_specials(values)
