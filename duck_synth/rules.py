@@ -105,6 +105,26 @@ def _has_star(tree: object) -> bool:
     return False
 
 
+IMPURE_FUNCTIONS = frozenset({"nextval", "currval", "setseed", "getenv", "current_setting", "query", "query_table",
+                              "read_text", "read_blob", "sql_auto_complete"})
+"""Functions a rule may not call: they change state, or read outside the record being checked."""
+
+
+def _outside_the_record(tree: object) -> str | None:
+    """What in an expression tree reaches beyond one record (a subquery, an impure function), or None."""
+    if isinstance(tree, dict):
+        if tree.get("class") == "SUBQUERY":
+            return "a subquery"
+        if tree.get("class") == "FUNCTION" and str(tree.get("function_name", "")).lower() in IMPURE_FUNCTIONS:
+            return f"the function {tree['function_name']}()"
+        found = (_outside_the_record(v) for v in tree.values())
+    elif isinstance(tree, list):
+        found = (_outside_the_record(v) for v in tree)
+    else:
+        return None
+    return next((f for f in found if f), None)
+
+
 def _single_expression(tree: dict) -> dict | None:
     """The one select expression of ``SELECT (<expr>) AS r FROM duck_synth_record``, or None."""
     if tree.get("error") or len(tree.get("statements", [])) != 1:
@@ -152,6 +172,9 @@ def canonical_expression(con: duckdb.DuckDBPyConnection, predicate: str, what: s
     expr = _single_expression(tree)
     if expr is None:
         raise InvalidRule(f"{what} must be one boolean SQL expression over a record's columns: {predicate!r}")
+    outside = _outside_the_record(expr)
+    if outside:
+        raise InvalidRule(f"{what} may only read the record's own columns, but uses {outside}: {predicate!r}")
     rendered = fetch_one(con, "SELECT json_deserialize_sql(?)", [json.dumps(tree)])[0]
     canonical = rendered[len(_WRAP_PREFIX):-len(_WRAP_SUFFIX)]
     # the rendering must parse back to the very same expression, so splicing it is exactly the rule
