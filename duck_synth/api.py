@@ -37,6 +37,7 @@ from .errors import (
     DatabaseLocked, DuckSynthError, EmptyTable, InvalidArgument, ModelExists, ModelNotFound, TableExists,
     UnsupportedColumnType,
 )
+from .encoders.text import READ_CHARS
 from .model import BatchModel, ModelConfig
 from .planning import plan_batches, read_batches
 from .profile import count_rows, profile_columns, read_columns
@@ -235,9 +236,11 @@ def _read_source(con, relation: Relation, specs: list[tuple[str, str, str]], n_r
     More than ``tc.max_rows`` rows are sampled in DuckDB (a reservoir seeded by ``tc.seed``,
     in a fixed order), so only the sample is ever held in memory.
     """
-    select = ", ".join(
-        f"{encoders.get(kind).read_sql(quote(name), dtype)} AS {quote(name)}" for name, dtype, kind in specs
-    )
+    def read(name: str, dtype: str, kind: str) -> str:
+        sql = encoders.get(kind).read_sql(quote(name), dtype)
+        return f"left({sql}, {READ_CHARS})" if kind == "text" else sql  # tokens past MAX_TOKENS are cut anyway
+
+    select = ", ".join(f"{read(name, dtype, kind)} AS {quote(name)}" for name, dtype, kind in specs)
     source = relation.sql
     if tc.max_rows is not None and n_rows > tc.max_rows:
         log.info("training on a sample of %d of %d rows (max_rows)", tc.max_rows, n_rows)
@@ -745,6 +748,7 @@ def generate(
         return typed_chunks(con, tm, n, seed, dev, seed_frame, rules=rules, max_invalid=max_invalid)
 
     if into is None:
+        _check_fits_in_memory(tm, n)
         parts = list(chunks())
         out = pl.from_arrow(pa.concat_tables(parts)) if parts else pl.DataFrame()
         log.info("generated %d rows in %.2fs", n, time.perf_counter() - start)
@@ -766,6 +770,25 @@ def generate(
                 con.unregister("duck_synth_typed_chunk")
     log.info("wrote %d rows into %s in %.2fs", n, into, time.perf_counter() - start)
     return into
+
+
+FRAME_BYTES_PER_VALUE = 16
+"""Rough size of one generated value in a Polars frame (8 bytes, validity, string headers)."""
+
+
+def _check_fits_in_memory(tm: TrainedModel, n: int) -> None:
+    """Refuse a DataFrame that could not fit in half the machine's memory (``into=`` streams instead)."""
+    need = n * len(tm.source_columns) * FRAME_BYTES_PER_VALUE
+    try:
+        have = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): no check
+        return
+    if need > have / 2:
+        raise InvalidArgument(
+            f"n={n:,} rows of model {tm.name!r} (about {need / 2**30:,.0f} GiB) would not fit in memory as a"
+            f" DataFrame ({have / 2**30:,.0f} GiB here); write them into a table with into=, or stream them"
+            " with SQL generate_synthetic(), which keep memory bounded"
+        )
 
 
 def models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

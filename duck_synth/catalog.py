@@ -241,11 +241,13 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("BEGIN TRANSACTION")
     try:
         yield
-    except BaseException:
+    except BaseException as exc:
         try:
             con.execute("ROLLBACK")
-        except duckdb.Error as exc:  # the transaction may already be aborted
-            log.debug("rollback failed: %s", exc)
+        except duckdb.Error as failed:  # the transaction may already be aborted
+            log.debug("rollback failed: %s", failed)
+        if not isinstance(exc, KeyboardInterrupt) and "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt(str(exc)) from exc  # Ctrl-C that DuckDB turned into a query error
         raise
     else:
         try:

@@ -16,6 +16,8 @@ _NESTED_PREFIXES = ("STRUCT", "MAP", "UNION", "VARIANT")
 
 MAX_CATEGORIES = 1000
 """A VARCHAR column with at most this many distinct values (and few relative to rows) is categorical."""
+SHOWN_CHARS = 200
+"""Characters of a column's min and max value kept in duck_synth.columns (``models show``)."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,9 @@ def profile_columns(
         aggregates.append(f"count({q}) AS nn_{i}")
         if _is_scalar(dtype):
             aggregates.append(f"approx_count_distinct({q}) AS nd_{i}")
-            aggregates.append(f"CAST(min({q}) AS VARCHAR) AS lo_{i}")
-            aggregates.append(f"CAST(max({q}) AS VARCHAR) AS hi_{i}")
+            # shown by `models show`; a text column's extreme may be huge (bounded here)
+            aggregates.append(f"left(CAST(min({q}) AS VARCHAR), {SHOWN_CHARS}) AS lo_{i}")
+            aggregates.append(f"left(CAST(max({q}) AS VARCHAR), {SHOWN_CHARS}) AS hi_{i}")
         else:
             aggregates.append(f"NULL AS nd_{i}, NULL AS lo_{i}, NULL AS hi_{i}")
     stats = fetch_one(con, f"SELECT {', '.join(aggregates)} FROM {relation.sql}")

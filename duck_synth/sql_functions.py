@@ -84,6 +84,17 @@ def _sample_query(function: str, n: str, seed: str, max_invalid: str) -> str:
     )
 
 
+def _stream_query(function: str, n: int, seed: str, max_invalid: str) -> str:
+    """``_sample_query`` for an ``n`` known when the query is built (``generate_synthetic``):
+    ``range`` over a constant keeps its order by itself, so no index is sorted and a billion
+    rows stream (``LIMIT`` stops them); the nonce is one uncorrelated scalar subquery, drawn
+    once per query."""
+    return (
+        f"SELECT s.* FROM (SELECT {quote(function)}(t.i, {n}, {seed}, (SELECT {_NONCE}), {max_invalid}) AS s"
+        f" FROM range({n}) AS t(i))"
+    )
+
+
 def _seeded_query(function: str, relation: str, seed: str, max_invalid: str) -> str:
     return (
         f"SELECT s.* FROM (SELECT unnest({quote(function)}("
@@ -143,7 +154,7 @@ class _Registration:
             if kind == "generate":
                 if isinstance(arg, bool) or not isinstance(arg, int) or arg < 1:
                     raise InvalidArgument(f"n must be a positive integer, got {_shown(arg)}")
-                return _sample_query(entry.sample_fn, str(arg), seed_sql, limit_sql)
+                return _stream_query(entry.sample_fn, arg, seed_sql, limit_sql)
             return _seeded_query(entry.seeded_fn, self._relation(_name(arg, "seed_table")), seed_sql, limit_sql)
 
     def _entry(self, model: object) -> _Model:

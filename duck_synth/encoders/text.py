@@ -21,6 +21,9 @@ from .base import SimpleSQL, register, with_nulls
 END, NULL = 0, 1
 SPECIAL_TOKENS = ["[END]", "[NULL]"]
 MAX_TOKENS = 24
+READ_CHARS = 4096
+"""Characters of each value that training reads: far more than ``MAX_TOKENS`` tokens ever need,
+and a 100 MB value costs no more than a short one."""
 VOCAB_SIZE = 1000
 TRAIN_SAMPLE = 50_000
 

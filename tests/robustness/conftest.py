@@ -13,7 +13,9 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, settings
 
+import duck_synth as ds
 from duck_synth.artifacts import load_model
+from tests.conftest import load_frame
 
 COUNTS: Counter = Counter()
 """kills (landed mid-operation), schemas, bad_inputs, data_loss, tracebacks: printed at the end."""
@@ -62,6 +64,19 @@ def catalog_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
             except Exception as exc:  # noqa: BLE001 - reported as a problem
                 problems.append(f"trained model {model!r} does not load: {exc}")
     return problems
+
+
+@pytest.fixture(scope="session")
+def base(tmp_path_factory, diamonds):
+    """A file with a trained model `gems` (2 batches), a second model `spare` and a 5-row table `out`."""
+    path = tmp_path_factory.mktemp("faults") / "base.duckdb"
+    con = ds.connect(str(path))
+    load_frame(con, "gems", diamonds.sample(1500, seed=3))
+    ds.train(con, "gems", batch_size=5, epochs=2, seed=0, holdout=0)
+    ds.train(con, "gems", model="spare", batch_size=5, epochs=1, seed=0, holdout=0)
+    ds.generate(con, "gems", n=5, seed=0, into="out")
+    con.close()
+    return path
 
 
 @pytest.fixture
