@@ -17,7 +17,9 @@ DBT = Path(sys.executable).with_name("dbt")
 pytestmark = pytest.mark.skipif(not DBT.exists(), reason="dbt is not installed (pip install -e '.[dev]')")
 
 
-def test_dbt_build_passes(tmp_path):
+@pytest.mark.parametrize("threads", [1, 4])
+def test_dbt_build_passes(tmp_path, threads):
+    """threads=4: the models and tests run at once on cursors of dbt's one connection."""
     project = tmp_path / "project"
     shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb", "profiles.yml"))
     profiles = tmp_path / "profiles"
@@ -25,7 +27,8 @@ def test_dbt_build_passes(tmp_path):
     database = tmp_path / "warehouse.duckdb"
     (profiles / "profiles.yml").write_text(
         (EXAMPLE / "profiles.yml").read_text().replace(
-            "{{ env_var('DUCK_SYNTH_DBT_DB', 'duck_synth_example.duckdb') }}", str(database)))
+            "{{ env_var('DUCK_SYNTH_DBT_DB', 'duck_synth_example.duckdb') }}", str(database)
+        ).replace("threads: 1", f"threads: {threads}"))
     env = dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="false", DO_NOT_TRACK="1")
     result = subprocess.run(
         [str(DBT), "build", "--profiles-dir", str(profiles), "--project-dir", str(project),

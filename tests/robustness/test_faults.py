@@ -1,0 +1,129 @@
+"""Processes killed part-way (SIGKILL, SIGINT) leave the old state or the new one, never a part.
+
+Each case copies a database holding a trained model ``gems``, a second model ``spare`` and a
+5-row table ``out``, starts ``victim.py OP`` on it, kills it at a seeded random moment of the
+operation, then reopens the file: the catalog must be whole (``catalog_problems``), the
+operation's own objects must be exactly as before or exactly as after, and the operation
+must then succeed. Interrupted training is restarted, not resumed: nothing of the killed run
+is kept, so running the same call again is all there is to do.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import duck_synth as ds
+from .conftest import catalog_problems
+from .victim import OUT_ROWS
+
+VICTIM = Path(__file__).with_name("victim.py")
+ROOT = VICTIM.parents[2]
+CASES = [("train", signal.SIGKILL, s) for s in (1, 2, 3)] + [("train", signal.SIGINT, 4)] + \
+        [("generate", signal.SIGKILL, s) for s in (1, 2)] + [("generate", signal.SIGINT, 3)] + \
+        [("generate_sql", signal.SIGKILL, s) for s in (1, 2)] + \
+        [("drop_model", signal.SIGKILL, s) for s in (1, 2)] + [("add_rule", signal.SIGKILL, s) for s in (1, 2)]
+_DURATION: dict[str, float] = {}  # seconds an uninterrupted run of each op takes after "start"
+
+
+def _snapshot(con) -> dict:
+    def rows(sql, *params):
+        return con.execute(sql, list(params)).fetchall()
+
+    return {
+        "gems": rows("SELECT batch_index, sha256 FROM duck_synth.artifacts WHERE model = 'gems' ORDER BY 1"),
+        "gems_status": rows("SELECT status FROM duck_synth.models WHERE model = 'gems'"),
+        "spare": [rows(f"SELECT count(*) FROM duck_synth.{t} WHERE model = 'spare'")[0][0]
+                  for t in ("models", "columns", "batches", "artifacts", "rules")],
+        "out": rows("SELECT count(*) FROM out")[0][0] if rows(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'out'")[0][0] else None,
+        "rules": rows("SELECT rule, predicate FROM duck_synth.rules WHERE model = 'gems' ORDER BY rule"),
+    }
+
+
+def _start(op: str, path: Path, seed: int) -> tuple[subprocess.Popen, float]:
+    proc = subprocess.Popen([sys.executable, str(VICTIM), op, str(path), str(seed)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert line == "start\n", f"victim did not start: {line!r} {proc.stderr.read()}"
+    return proc, time.monotonic()
+
+
+def _duration(op: str, base: Path, tmp_path: Path) -> float:
+    """Run ``op`` once to the end on a copy (it must succeed) and time it."""
+    if op not in _DURATION:
+        path = tmp_path / f"measure_{op}.duckdb"
+        shutil.copy(base, path)
+        proc, started = _start(op, path, 0)
+        done = proc.stdout.readline()
+        _DURATION[op] = time.monotonic() - started  # to "done", not to the end of the process
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0 and done == "done\n", err
+    return _DURATION[op]
+
+
+def _expected(op: str, before: dict, after: dict, seed: int) -> bool:
+    """Is ``after`` the complete old state or the complete new state of ``op``?"""
+    if op == "train":
+        return after["gems_status"] == [("trained",)] and len(after["gems"]) == len(before["gems"])
+    if op in ("generate", "generate_sql"):
+        return after["out"] in (before["out"], OUT_ROWS)
+    if op == "drop_model":
+        return after["spare"] in (before["spare"], [0] * 5)
+    if op == "add_rule":
+        return after["rules"] in (before["rules"], sorted(before["rules"] + [(f"rule_{seed}", "carat > 0")]))
+    raise AssertionError(op)
+
+
+def _run_again(con, op: str, seed: int) -> None:
+    """The same operation after the kill, to the end."""
+    if op == "train":
+        ds.train(con, "gems", batch_size=5, epochs=1, seed=seed, holdout=0, replace=True)
+    elif op == "generate":
+        ds.generate(con, "gems", n=1000, seed=seed, into="out", replace=True)
+    elif op == "generate_sql":
+        con.execute(f"CREATE OR REPLACE TABLE out AS SELECT * FROM generate_synthetic('gems', 1000, seed := {seed})")
+    elif op == "drop_model":
+        if _snapshot(con)["spare"][0]:
+            ds.drop_model(con, "spare")
+    elif op == "add_rule":
+        ds.add_rule(con, "gems", f"again_{seed}", "carat > 0")
+    assert ds.generate(con, "gems", n=50, seed=seed).height == 50
+
+
+@pytest.mark.parametrize(("op", "sig", "seed"), CASES, ids=[f"{o}-{s.name}-{k}" for o, s, k in CASES])
+def test_a_killed_operation_leaves_the_old_or_the_new_state(base, tmp_path, counts, op, sig, seed):
+    duration = _duration(op, base, tmp_path)
+    path = tmp_path / "victim.duckdb"
+    shutil.copy(base, path)
+    with ds.connect(str(path)) as con:
+        before = _snapshot(con)
+    proc, started = _start(op, path, seed)
+    time.sleep(max(0.0, random.Random(f"{op}-{seed}").uniform(0.05, 1.0) * duration
+                   - (time.monotonic() - started)))
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    counts["kill_attempts"] += 1
+    landed = "done" not in out
+    counts["kills"] += landed
+    assert "Traceback" not in err or sig == signal.SIGINT and "KeyboardInterrupt" in err, err
+
+    con = ds.connect(str(path))
+    try:
+        problems = catalog_problems(con)
+        after = _snapshot(con)
+        whole = not problems and _expected(op, before, after, seed)
+        counts["data_loss"] += not whole
+        assert not problems, problems
+        assert _expected(op, before, after, seed), (before, after)
+        _run_again(con, op, seed)
+        assert catalog_problems(con) == []
+    finally:
+        con.close()
