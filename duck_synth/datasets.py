@@ -24,6 +24,8 @@ DATASETS: dict[str, Dataset] = {
     "cps1988": Dataset("AER", "CPS1988", "wage"),
     # a fourth, wide one: 2,930 houses, 74 mixed columns (numbers, categories, NULLs)
     "ames": Dataset("modeldata", "ames", "Sale_Price"),
+    # a fifth, wide and larger: 10,000 Lending Club loans, 55 mixed columns (numbers, categories, NULLs)
+    "loans": Dataset("openintro", "loans_full_schema", "interest_rate"),
 }
 
 
@@ -31,7 +33,7 @@ def load(name: str) -> pl.DataFrame:
     """Load a development dataset as a Polars frame (R's row names dropped).
 
     Args:
-        name: one of ``DATASETS`` (``diamonds``, ``mlc_churn``, ``cps1988``, ``ames``).
+        name: one of ``DATASETS`` (``diamonds``, ``mlc_churn``, ``cps1988``, ``ames``, ``loans``).
     """
     try:
         ds = DATASETS[name]
