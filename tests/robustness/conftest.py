@@ -7,7 +7,12 @@ Profiles: ``ci`` (default, a few examples per property, what ``make test`` runs)
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import time
 from collections import Counter
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -27,6 +32,19 @@ settings.register_profile("release", parent=settings.get_profile("ci"), max_exam
 settings.load_profile(os.environ.get("DUCK_SYNTH_HYPOTHESIS", "ci"))
 
 MODEL_TABLES = ("columns", "batches", "artifacts", "rules", "reports")
+VICTIM = Path(__file__).with_name("victim.py")
+ROOT = VICTIM.parents[2]
+
+
+def start_victim(op: str, path: Path, seed: int, ready: bool = True) -> tuple[subprocess.Popen, float]:
+    """Start ``victim.py OP`` on ``path``; with ``ready``, wait until it has opened the file and
+    is about to begin (its "start" line). Returns the process and when it started."""
+    proc = subprocess.Popen([sys.executable, str(VICTIM), op, str(path), str(seed)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if ready:
+        line = proc.stdout.readline()
+        assert line == "start\n", f"victim did not start: {line!r} {proc.stderr.read()}"
+    return proc, time.monotonic()
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -76,6 +94,14 @@ def base(tmp_path_factory, diamonds):
     ds.train(con, "gems", model="spare", batch_size=5, epochs=1, seed=0, holdout=0)
     ds.generate(con, "gems", n=5, seed=0, into="out")
     con.close()
+    return path
+
+
+@pytest.fixture
+def base_copy(base, tmp_path) -> Path:
+    """A private copy of ``base``, safe to kill processes on."""
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(base, path)
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import threading
@@ -11,57 +10,49 @@ import pytest
 
 import duck_synth as ds
 
-from .conftest import catalog_problems
-from .test_faults import ROOT, VICTIM, _start
+from .conftest import ROOT, catalog_problems, start_victim
 
 
-@pytest.fixture
-def db_path(base, tmp_path):
-    path = tmp_path / "shared.duckdb"
-    shutil.copy(base, path)
-    return path
 
-
-def test_a_second_process_gets_a_clear_error_or_waits_for_the_writer(db_path, counts):
-    writer, _ = _start("train_model:a", db_path, 1)  # holds the file while it trains
+def test_a_second_process_gets_a_clear_error_or_waits_for_the_writer(base_copy, counts):
+    writer, _ = start_victim("train_model:a", base_copy, 1)  # holds the file while it trains
     try:
         for read_only in (False, True):  # DuckDB: no other process may open a file being written
             counts["bad_inputs"] += 1
-            with pytest.raises(ds.DatabaseLocked, match=rf"database '{db_path}' is in use by another process"
+            with pytest.raises(ds.DatabaseLocked, match=rf"database '{base_copy}' is in use by another process"
                                                         r" \(DuckDB allows one writing process per file; pass wait="):
-                ds.connect(str(db_path), read_only=read_only)
+                ds.connect(str(base_copy), read_only=read_only)
         # a second trainer that waits: it starts once the first has closed the file
-        waiter = subprocess.Popen([sys.executable, str(VICTIM), "train_model:b", str(db_path), "2"], cwd=ROOT,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiter, _ = start_victim("train_model:b", base_copy, 2, ready=False)  # blocked on the lock until A closes
         out_a, err_a = writer.communicate(timeout=300)
         out_b, err_b = waiter.communicate(timeout=300)
     finally:
         writer.kill()
     assert writer.returncode == 0 and out_a.startswith("done\n"), err_a
     assert waiter.returncode == 0 and out_b.startswith("start\ndone\n"), err_b
-    with ds.connect(str(db_path), read_only=True) as con:
+    with ds.connect(str(base_copy), read_only=True) as con:
         assert catalog_problems(con) == []
         assert con.execute("SELECT model FROM duck_synth.models WHERE status = 'trained' ORDER BY 1").fetchall() == [
             ("a",), ("b",), ("gems",), ("spare",)]
         assert ds.generate(con, "b", n=20, seed=0).height == 20
 
 
-def test_the_cli_waits_with_wait(db_path):
-    writer, _ = _start("train_model:a", db_path, 1)
+def test_the_cli_waits_with_wait(base_copy):
+    writer, _ = start_victim("train_model:a", base_copy, 1)
     try:
         cli = [sys.executable, "-m", "duck_synth.cli"]
-        refused = subprocess.run(cli + ["models", "--db", str(db_path)], capture_output=True, text=True, cwd=ROOT)
-        waited = subprocess.run(cli + ["--wait", "300", "models", "--db", str(db_path)], capture_output=True,
+        refused = subprocess.run(cli + ["models", "--db", str(base_copy)], capture_output=True, text=True, cwd=ROOT)
+        waited = subprocess.run(cli + ["--wait", "300", "models", "--db", str(base_copy)], capture_output=True,
                                 text=True, cwd=ROOT)
     finally:
         writer.communicate(timeout=300)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
-    assert refused.stderr.startswith(f"Error: database '{db_path}' is in use by another process"), refused.stderr
+    assert refused.stderr.startswith(f"Error: database '{base_copy}' is in use by another process"), refused.stderr
     assert waited.returncode == 0 and "a" in waited.stdout.split(), waited.stderr
 
 
-def test_many_threads_generate_on_cursors_of_one_connection(db_path):
-    con = ds.connect(str(db_path))
+def test_many_threads_generate_on_cursors_of_one_connection(base_copy):
+    con = ds.connect(str(base_copy))
     try:
         seeds = range(8)
         expected = {s: con.sql(f"SELECT * FROM generate_synthetic('gems', 3000, seed := {s})").fetchall()

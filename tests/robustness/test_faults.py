@@ -13,19 +13,16 @@ from __future__ import annotations
 import random
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 import duck_synth as ds
-from .conftest import catalog_problems
+
+from .conftest import catalog_problems, start_victim
 from .victim import OUT_ROWS
 
-VICTIM = Path(__file__).with_name("victim.py")
-ROOT = VICTIM.parents[2]
 CASES = [("train", signal.SIGKILL, s) for s in (1, 2, 3)] + [("train", signal.SIGINT, 4)] + \
         [("generate", signal.SIGKILL, s) for s in (1, 2)] + [("generate", signal.SIGINT, 3)] + \
         [("generate_sql", signal.SIGKILL, s) for s in (1, 2)] + \
@@ -48,20 +45,12 @@ def _snapshot(con) -> dict:
     }
 
 
-def _start(op: str, path: Path, seed: int) -> tuple[subprocess.Popen, float]:
-    proc = subprocess.Popen([sys.executable, str(VICTIM), op, str(path), str(seed)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    assert line == "start\n", f"victim did not start: {line!r} {proc.stderr.read()}"
-    return proc, time.monotonic()
-
-
 def _duration(op: str, base: Path, tmp_path: Path) -> float:
     """Run ``op`` once to the end on a copy (it must succeed) and time it."""
     if op not in _DURATION:
         path = tmp_path / f"measure_{op}.duckdb"
         shutil.copy(base, path)
-        proc, started = _start(op, path, 0)
+        proc, started = start_victim(op, path, 0)
         done = proc.stdout.readline()
         _DURATION[op] = time.monotonic() - started  # to "done", not to the end of the process
         out, err = proc.communicate(timeout=300)
@@ -99,13 +88,12 @@ def _run_again(con, op: str, seed: int) -> None:
 
 
 @pytest.mark.parametrize(("op", "sig", "seed"), CASES, ids=[f"{o}-{s.name}-{k}" for o, s, k in CASES])
-def test_a_killed_operation_leaves_the_old_or_the_new_state(base, tmp_path, counts, op, sig, seed):
+def test_a_killed_operation_leaves_the_old_or_the_new_state(base, base_copy, tmp_path, counts, op, sig, seed):
     duration = _duration(op, base, tmp_path)
-    path = tmp_path / "victim.duckdb"
-    shutil.copy(base, path)
+    path = base_copy
     with ds.connect(str(path)) as con:
         before = _snapshot(con)
-    proc, started = _start(op, path, seed)
+    proc, started = start_victim(op, path, seed)
     time.sleep(max(0.0, random.Random(f"{op}-{seed}").uniform(0.05, 1.0) * duration
                    - (time.monotonic() - started)))
     proc.send_signal(sig)

@@ -4,13 +4,8 @@ DuckSynthError naming the table or column; never a traceback, never a wrong type
 from __future__ import annotations
 
 import datetime as dt
-import decimal
-import string
-import uuid
 import warnings
 
-import duckdb
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
