@@ -8,20 +8,20 @@ minibatch override ``training.size_for``, ``dropout`` overrides ``ModelConfig.dr
 
 from __future__ import annotations
 
-import functools
+import math
 import sys
 import time
 
 import duck_synth as ds
 import duck_synth.api as api
 from duck_synth import datasets
-from duck_synth.evaluation import detection_auc, fidelity, privacy, split, utility
+from duck_synth.evaluation import column_kinds, detection_auc, fidelity, privacy, split, utility
 from duck_synth.model import ModelConfig
 from duck_synth.training import size_for
 
 
-def run(name: str, label: str, hidden: int | None = None, dropout: float = 0.3, batch_size: int = 15,
-        minibatch: int | None = None) -> None:
+def run(name: str, label: str, hidden: int | None = None, batch_size: int = 15, minibatch: int | None = None,
+        epochs: int | None = None, **config) -> None:
     train, holdout = split(datasets.load(name), 0.8, 0)
 
     def sized(n: int) -> tuple[int, int, int]:
@@ -29,16 +29,21 @@ def run(name: str, label: str, hidden: int | None = None, dropout: float = 0.3, 
         return minibatch or b, hidden or h, e
 
     api.size_for = sized
-    api.ModelConfig = functools.partial(ModelConfig, dropout=dropout)
+    api.ModelConfig = lambda **kw: ModelConfig(**{**kw, **config})  # the knobs win over train's values
     con = ds.connect()
     con.register("source", train.to_arrow())
     con.execute("CREATE TABLE t AS SELECT * FROM source")
     start = time.perf_counter()
-    ds.train(con, "t", batch_size=batch_size, seed=0, holdout=0)
+    ds.train(con, "t", batch_size=batch_size, seed=0, holdout=0, epochs=epochs)
     fit = time.perf_counter() - start
     synth = ds.generate(con, "t", n=train.height, seed=1)
     u = utility(train, holdout, synth, datasets.DATASETS[name].target)
-    print(f"{label or 'default':36s} fidelity {fidelity(train, synth).score:.4f} utility {u.ratio:.3f}"
+    fid = fidelity(train, synth)
+    kinds = column_kinds(train)
+    shapes = {c: v for c, v in fid.shapes.items() if kinds.get(c) in ("numeric", "datetime") and not math.isnan(v)}
+    worst = min(shapes, key=shapes.get) if shapes else None
+    print(f"{name} {label or 'default':36s} fidelity {fid.score:.4f} utility {u.ratio:.3f}"
+          f" min_num_shape {shapes.get(worst, math.nan):.3f} ({worst})"
           f" detect_auc {detection_auc(train, synth):.3f} dcr_share {privacy(train, holdout, synth).dcr_share:.3f}"
           f" fit {fit:.1f}s", flush=True)
 

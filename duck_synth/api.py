@@ -38,7 +38,7 @@ from .errors import (
     UnsupportedColumnType,
 )
 from .encoders.text import READ_CHARS
-from .model import BatchModel, ModelConfig
+from .model import INPUT_DROPOUT, TOKEN_DROPOUT, BatchModel, ModelConfig
 from .planning import plan_batches, read_batches
 from .profile import count_rows, profile_columns, read_columns
 from .sampling import fresh_seed, sample_chunks
@@ -476,6 +476,8 @@ def _batch_job(index: int, batches, columns, tokens, tc: TrainConfig, n_rows: in
         target_groups=tuple(i for i, c in enumerate(targets) for _ in cards[c]),
         ordinal=tuple(ordinal[c] for c in context) + tuple(ordinal[c] for c in targets for _ in cards[c]),
         hidden=hidden,
+        input_dropout=INPUT_DROPOUT,
+        token_dropout=TOKEN_DROPOUT,
     )
     matrix = np.concatenate([tokens[c][:, :1] for c in context] + [tokens[c] for c in targets], axis=1)
     return _BatchJob(index, targets, context, cfg, matrix, minibatch, tc.epochs or max_epochs)
