@@ -361,9 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.datasets:
         train, holdout = load_split(name, args)
         rows.append(reference_row(name, train, holdout, args))
+        log.info("row: %s", " | ".join(cells(rows[-1])))  # partial results survive a kill
         for system in args.systems:
             rows.append(run_system(system, name, train, holdout, args))
-            log.info("row: %s", " | ".join(cells(rows[-1])))  # partial results survive a kill
+            log.info("row: %s", " | ".join(cells(rows[-1])))
     wall = time.perf_counter() - started
     footer = (f"seed {args.seed}; fidelity/shape/pair vs train; exact_copy: synthetic rows equal to"
               f" a train row; holdout_copy: holdout rows equal to a train row; dcr_share: 0.5 ideal;"

@@ -1,9 +1,11 @@
 """Try model knobs on one development dataset: fidelity, utility, detection AUC and DCR share per setting.
 
-Each argument is a setting in keyword form (empty = the defaults); the hidden width and the
-minibatch override ``training.size_for``, ``dropout`` overrides ``ModelConfig.dropout``.
+Each argument is a setting in keyword form (empty = the defaults). ``hidden`` and ``minibatch``
+override ``training.size_for``; ``seed`` is the training seed (generation uses ``seed + 1``; the
+split is always seed 0); any other key overrides that ``ModelConfig`` field (``dropout``,
+``input_dropout``, ``token_dropout``, ...), whatever ``train`` would pass.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/quality_knobs.py mlc_churn "" "hidden=128" "dropout=0.1,batch_size=20"
+    PYTHONPATH=. .venv/bin/python benchmarks/quality_knobs.py mlc_churn "" "hidden=128" "token_dropout=0.2,seed=1"
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from duck_synth.training import size_for
 
 
 def run(name: str, label: str, hidden: int | None = None, batch_size: int = 15, minibatch: int | None = None,
-        epochs: int | None = None, **config) -> None:
+        epochs: int | None = None, seed: int = 0, **config) -> None:
     train, holdout = split(datasets.load(name), 0.8, 0)
 
     def sized(n: int) -> tuple[int, int, int]:
@@ -34,9 +36,9 @@ def run(name: str, label: str, hidden: int | None = None, batch_size: int = 15, 
     con.register("source", train.to_arrow())
     con.execute("CREATE TABLE t AS SELECT * FROM source")
     start = time.perf_counter()
-    ds.train(con, "t", batch_size=batch_size, seed=0, holdout=0, epochs=epochs)
+    ds.train(con, "t", batch_size=batch_size, seed=seed, holdout=0, epochs=epochs)
     fit = time.perf_counter() - start
-    synth = ds.generate(con, "t", n=train.height, seed=1)
+    synth = ds.generate(con, "t", n=train.height, seed=seed + 1)
     u = utility(train, holdout, synth, datasets.DATASETS[name].target)
     fid = fidelity(train, synth)
     kinds = column_kinds(train)
