@@ -12,15 +12,9 @@ import pytest
 import duck_synth as ds
 
 from .conftest import catalog_problems, start_victim
+from .victim import peak_rss_mib
 
 MIB = 1024
-
-
-def _peak_rss_mib(pid: int) -> float:
-    """VmHWM: the process's peak resident memory so far."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
-
 
 
 def test_a_billion_rows_from_sql_stream(base_copy, counts):
@@ -43,7 +37,7 @@ def test_a_billion_rows_into_python_memory_are_refused_before_any_work(base_copy
 def test_a_billion_rows_into_a_table_stream_in_bounded_memory_and_stop_on_ctrl_c(base_copy, counts):
     proc, _ = start_victim("generate_billion", base_copy, 0)
     time.sleep(8)
-    peak = _peak_rss_mib(proc.pid)
+    peak = peak_rss_mib(proc.pid)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     counts["kill_attempts"] += 1

@@ -48,20 +48,21 @@ def main(op: str, path: str, seed: int) -> None:
         raise SystemExit(f"unknown op {op!r}")
     con.close()
     print("done", flush=True)
-    print(f"peak_rss_mib {_peak_rss_mib():.0f}", flush=True)
+    print(f"peak_rss_mib {peak_rss_mib():.0f}", flush=True)
 
 
-def _peak_rss_mib() -> float:
-    """This process's own peak resident memory.
+def peak_rss_mib(pid: int | str = "self") -> float:
+    """A process's own peak resident memory so far (``VmHWM``), in MiB.
 
     Not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux carries that figure across fork and exec, so
     it reports the parent's size at fork time (a 3 GiB pytest process made every victim "3100 MiB"
-    in CI). ``VmHWM`` belongs to the address space the exec created.
+    in CI). ``VmHWM`` belongs to the address space the exec created. Without /proc, this process's
+    ``ru_maxrss`` is the fallback.
     """
-    status = Path("/proc/self/status")
-    if status.exists():
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status.read_text()).group(1)) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    status = Path(f"/proc/{pid}/status")
+    if pid == "self" and not status.exists():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status.read_text()).group(1)) / 1024
 
 
 if __name__ == "__main__":
