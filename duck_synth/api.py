@@ -30,7 +30,8 @@ from . import __version__, encoders
 from ._wire import read_message, write_message
 from .artifacts import BatchArtifact, ColumnSpec, TrainedModel, load_model, save_batch
 from .catalog import (
-    Relation, ensure_schema, fetch_one, has_schema, table_exists, quote, resolve_relation, target_name, transaction,
+    Relation, ensure_schema, fetch_one, has_schema, table_exists, quote, registered, resolve_relation, target_name,
+    transaction,
 )
 from .context import choose_context
 from .errors import (
@@ -650,11 +651,8 @@ def typed_chunks(
         def candidates(rows: int, candidate_seed: int, part: pl.DataFrame | None) -> Checked:
             chunk = pl.concat(list(sample_chunks(tm, rows, candidate_seed, device, part)), how="vertical")
             view = f"duck_synth_chunk_{uuid.uuid4().hex}"
-            cur.register(view, chunk.to_arrow())
-            try:
+            with registered(cur, view, chunk.to_arrow()):
                 checked = check_records(cur, rules, _typed_select(tm, quote(view)), len(tm.source_columns))
-            finally:
-                cur.unregister(view)
             if check is None:
                 return checked
             extra = np.asarray(check(checked), dtype=bool).reshape(-1, 1)
@@ -765,11 +763,8 @@ def generate(
         columns = ", ".join(f"{quote(name)} {dtype}" for name, dtype in tm.source_columns)
         con.execute(f"CREATE TABLE {target} ({columns})")
         for chunk in chunks():
-            con.register("duck_synth_typed_chunk", chunk)
-            try:
+            with registered(con, "duck_synth_typed_chunk", chunk):
                 con.execute(f"INSERT INTO {target} SELECT * FROM duck_synth_typed_chunk")
-            finally:
-                con.unregister("duck_synth_typed_chunk")
     log.info("wrote %d rows into %s in %.2fs", n, into, time.perf_counter() - start)
     return into
 

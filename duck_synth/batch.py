@@ -45,7 +45,7 @@ import pyarrow as pa
 
 from . import api
 from .artifacts import TrainedModel, load_model
-from .catalog import ensure_schema, fetch_one, quote, transaction
+from .catalog import ensure_schema, fetch_one, quote, registered, transaction
 from .encoders.text import TextEncoder
 from .errors import ArtifactError, DuckSynthError, InvalidArgument, ModelExists, TooManyInvalid
 from .planning import read_batches
@@ -824,11 +824,8 @@ class DataFrameBatch:
                     raise ModelExists(f"model {name!r} already exists in the target database; pass replace=True")
                 api._delete_model_rows(con, name)
             for table, arrow in rows.items():
-                con.register("duck_synth_copy", arrow)
-                try:
+                with registered(con, "duck_synth_copy", arrow):
                     con.execute(f"INSERT INTO duck_synth.{table} BY NAME SELECT * FROM duck_synth_copy")
-                finally:
-                    con.unregister("duck_synth_copy")
         from .sql_functions import register
 
         register(con)  # the model's SQL macros (synth_<model>) on this connection

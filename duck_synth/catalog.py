@@ -236,6 +236,21 @@ def has_schema(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 @contextlib.contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Iterator[None]:
+    """``data`` (Arrow) visible to SQL as the view ``name`` for the block. When the block fails
+    inside a transaction DuckDB has aborted (an interrupted INSERT), unregistering fails too;
+    that second error is dropped so the block's own error reaches the caller."""
+    con.register(name, data)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(name)
+        raise
+    con.unregister(name)
+
+
+@contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """All or nothing: commit when the block finishes, roll back on any exception."""
     con.execute("BEGIN TRANSACTION")

@@ -13,9 +13,11 @@ from __future__ import annotations
 import random
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import duck_synth as ds
@@ -113,5 +115,38 @@ def test_a_killed_operation_leaves_the_old_or_the_new_state(base, base_copy, tmp
         assert _expected(op, before, after, seed), (before, after)
         _run_again(con, op, seed)
         assert catalog_problems(con) == []
+    finally:
+        con.close()
+
+
+def test_an_interrupted_insert_surfaces_as_an_interrupt_and_writes_nothing(base_copy, counts):
+    """Ctrl-C while DuckDB runs one of generate's INSERTs reaches Python as a query error and aborts
+    the transaction. generate must roll back and raise an interrupt (the CLI's exit 130), not the
+    follow-up "transaction is aborted" error of its own cleanup (a CI failure once). The moment
+    the interrupt lands varies, so three runs."""
+    con = ds.connect(str(base_copy))
+    try:
+        for attempt in range(3):
+            outcome: dict = {}
+
+            def run() -> None:
+                try:
+                    ds.generate(con, "gems", n=20_000_000, seed=attempt, into="big")
+                except BaseException as exc:  # noqa: BLE001 - the test inspects it
+                    outcome["exc"] = exc
+
+            worker = threading.Thread(target=run)
+            worker.start()
+            time.sleep(1.5)  # past loading the model: the transaction is open and chunks are being written
+            while worker.is_alive():
+                con.interrupt()  # stops only a query running on con: the INSERTs (the sampler uses a cursor)
+                time.sleep(0.001)
+            worker.join()
+            counts["kill_attempts"] += 1
+            counts["kills"] += "exc" in outcome
+            assert isinstance(outcome.get("exc"), (KeyboardInterrupt, duckdb.InterruptException)), outcome
+            assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'big'").fetchall() == [(0,)]
+            assert catalog_problems(con) == []
+        assert ds.generate(con, "gems", n=50, seed=1).height == 50  # the connection is usable again
     finally:
         con.close()
