@@ -8,7 +8,11 @@ point inside it, so the bin is refilled with its own empirical distribution: poi
 never sees the within-bin position: it is noise it would only memorise.
 
 Extremes are clipped to protected bounds: the ``k``-th smallest and largest values, so no
-single outlier's exact value can be reproduced. NULL, NaN, -inf and +inf are own tokens.
+single outlier's exact value can be reproduced. The ``k`` clipped values' share of the end
+interval is then drawn from a tail fitted to the top (bottom) percent of the column (Pareto,
+or exponential where the values are not positive), truncated at the column's extreme: the
+synthetic column keeps a tail as long as the real one's without copying its outliers.
+NULL, NaN, -inf and +inf are own tokens.
 """
 
 from __future__ import annotations
@@ -57,6 +61,9 @@ class NumericState:
     step: float  # else round to a multiple of step (0: no rounding)
     lower: float | None  # protected bounds
     upper: float | None
+    # tails beyond the protected bounds, mirrored so they run upwards (``fit_tail``); None: none
+    tail_lo: list[float] | None = None
+    tail_hi: list[float] | None = None
 
 
 def bins_for(n: int) -> int:
@@ -67,6 +74,42 @@ def bins_for(n: int) -> int:
 def protect_k(n: int) -> int:
     """How many of the most extreme values on each side are clipped away."""
     return min(PROTECT_K, n // 20)
+
+
+TAIL_SHARE = 0.01
+"""Share of a column's values (at least ``4k``) above which its tail is fitted."""
+
+
+def fit_tail(y: np.ndarray, k: int, end_count: int) -> list[float] | None:
+    """The tail of ascending values ``y`` beyond the protected bound ``y[-1-k]``, as
+    ``[share, shape, scale, bound, limit]``: ``share`` of the ``end_count`` values in the last
+    within-bin interval are drawn from it; ``shape`` > 0 is a Pareto tail (Hill estimate over
+    the top ``TAIL_SHARE``), else an exponential one of mean excess ``scale``; draws stop at
+    ``limit``, the largest value. The ``k`` protected values themselves take no part in the
+    fit, so a single outlier cannot stretch the synthetic tail."""
+    n = y.size
+    if k == 0 or end_count == 0 or n < 5 * k + 2:
+        return None
+    bound, limit = float(y[n - 1 - k]), float(y[-1])
+    if not limit > bound:
+        return None
+    m = min(n - 1 - k, max(4 * k, int(n * TAIL_SHARE)))
+    base, top = float(y[n - 1 - k - m]), y[n - k - m: n - k]
+    shape = float(np.mean(np.log(top / base))) if base > 0 else 0.0
+    scale = float(np.mean(top - base))
+    if not (shape > 0 or scale > 0) or not np.isfinite([shape, scale]).all():
+        return None
+    return [min(1.0, k / end_count), shape, scale, bound, limit]
+
+
+def draw_tail(tail: list[float], w: np.ndarray) -> np.ndarray:
+    """Values beyond the bound for uniforms ``w`` in [0, 1), truncated at the limit."""
+    _, shape, scale, bound, limit = tail
+    if shape > 0:  # Pareto: P(Y > y | Y > bound) = (y / bound) ** (-1 / shape)
+        top = 1 - (limit / bound) ** (-1 / shape)
+        return np.minimum(bound * (1 - w * top) ** -shape, limit)
+    top = 1 - np.exp(-(limit - bound) / scale)
+    return np.minimum(bound - scale * np.log1p(-w * top), limit)
 
 
 def detect_decimals(finite: np.ndarray, max_decimals: int = 6) -> int | None:
@@ -123,7 +166,9 @@ def analyze_array(
     for b in range(edges.size - 1):
         inside = clipped[bins == b]
         fine.append(np.quantile(inside, qs, method="inverted_cdf").tolist())
-    return NumericState("binned", [], fine, specials, decimals, step, lower, upper)
+    tail_hi = fit_tail(finite, k, int(np.sum(clipped >= fine[-1][-2])))
+    tail_lo = fit_tail(-finite[::-1], k, int(np.sum(clipped <= fine[0][1])))
+    return NumericState("binned", [], fine, specials, decimals, step, lower, upper, tail_lo, tail_hi)
 
 
 def encode_array(state: NumericState, arr: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
@@ -161,10 +206,25 @@ def decode_array(state: NumericState, codes: np.ndarray, rng: np.random.Generato
         b = t0[is_value]
         u = rng.random(b.size) * FINE_BINS  # one draw per row keeps a larger n an extension of a smaller one
         f = np.minimum(u.astype(np.int64), FINE_BINS - 1)
-        lo, hi = fine[b, f], fine[b, f + 1]
-        out[is_value] = _round(state, lo + (u - f) * (hi - lo))
+        lo, hi, frac = fine[b, f], fine[b, f + 1], u - f
+        values = lo + frac * (hi - lo)
+        if state.tail_hi is not None:  # the top interval's last `share` goes to the upper tail
+            share = state.tail_hi[0]
+            end = (b == len(fine) - 1) & (f == FINE_BINS - 1)
+            tail, rest = end & (frac >= 1 - share), end & (frac < 1 - share)
+            values[rest] = lo[rest] + frac[rest] / (1 - share) * (hi[rest] - lo[rest])
+            values[tail] = draw_tail(state.tail_hi, (frac[tail] - (1 - share)) / share)
+        if state.tail_lo is not None:  # the bottom interval's first `share` to the lower one
+            share = state.tail_lo[0]
+            end = (b == 0) & (f == 0)
+            tail, rest = end & (frac < share), end & (frac >= share)
+            values[rest] = lo[rest] + (frac[rest] - share) / (1 - share) * (hi[rest] - lo[rest])
+            values[tail] = -draw_tail(state.tail_lo, (share - frac[tail]) / share)
+        out[is_value] = _round(state, values)
     if state.lower is not None:
-        out[is_value] = np.clip(out[is_value], state.lower, state.upper)
+        low = -state.tail_lo[4] if state.tail_lo is not None else state.lower
+        high = state.tail_hi[4] if state.tail_hi is not None else state.upper
+        out[is_value] = np.clip(out[is_value], low, high)
     null = np.zeros(n, bool)
     for i, name in enumerate(state.specials):
         hit = t0 == n_values + i

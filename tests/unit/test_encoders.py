@@ -6,7 +6,7 @@ import pytest
 
 from duck_synth import encoders
 from duck_synth.encoders.categorical import RARE_PLACEHOLDER
-from duck_synth.encoders.numeric import PROTECT_K
+from duck_synth.encoders.numeric import FINE_BINS, PROTECT_K
 
 
 def roundtrip(kind, values, dtype, seed=0):
@@ -43,7 +43,24 @@ def test_numeric_extremes_are_clipped_to_protected_bounds():
     values = pl.Series(np.r_[np.arange(1000.0), 1e9])  # one outlier
     state, out = roundtrip("numeric", values, "DOUBLE")
     assert state.upper == np.sort(values.to_numpy())[-1 - PROTECT_K]
-    assert out.max() <= state.upper and 1e9 not in out.to_list()
+    # the tail beyond the bound is fitted without the protected values: the outlier stretches nothing
+    assert 1e9 not in out.to_list() and out.max() < 1100
+
+
+def test_numeric_heavy_tail_goes_past_the_bound_without_copying_the_extremes(diamonds):
+    carat = diamonds["carat"]  # a long right tail: ..., 4.01, 4.13, 4.5, 5.01
+    state, _ = roundtrip("numeric", carat, "DOUBLE")
+    real = np.sort(carat.to_numpy())
+    assert state.tail_hi is not None and state.tail_hi[1] > 0  # a Pareto tail
+    codes = encoders.get("numeric").encode(state, pl.Series(np.full(200_000, real[-1])))  # all in the top bin
+    out = encoders.get("numeric").decode(state, codes, np.random.default_rng(1)).to_numpy()
+    beyond = out[out > state.upper]
+    # the share the protected values held of the bin's last within-bin interval
+    expected = state.tail_hi[0] / FINE_BINS
+    assert 0.8 * expected < beyond.size / out.size < 1.2 * expected
+    # spread between the bound and the maximum, thinning out: not piled on the outliers
+    assert beyond.max() <= real[-1] and np.median(beyond) < (state.upper + real[-1]) / 2
+    assert (np.round(out, 2) == out).all()  # still two decimals
 
 
 def test_numeric_detects_decimals_from_data():
