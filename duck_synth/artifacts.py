@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +105,48 @@ def _load_batch(model: str, index: int, config: str, weights: bytes, sha: str, d
     return BatchArtifact(index, targets, context, net)
 
 
+LOADED_CACHE_BYTES = 256 * 2**20
+"""Most parameter bytes of loaded batch networks kept for the next ``load_model`` (least recently used go first)."""
+
+_loaded: OrderedDict[tuple, tuple[BatchArtifact, int]] = OrderedDict()
+_loaded_lock = threading.Lock()
+
+
+def _load_batches(con: duckdb.DuckDBPyConnection, model: str, device: str) -> list[BatchArtifact]:
+    """The model's batch networks, rebuilt from their artifacts or taken from the cache.
+
+    A cached network is keyed by what identifies its stored bytes: the batch index, the config,
+    the recorded checksum and DuckDB's own hash and length of the weights blob. Weights edited in
+    the table (even with a matching checksum) change the key and are loaded, and checked, again.
+    Generation never changes a network, so threads may share one.
+    """
+    fingerprint = "hash(weights), octet_length(weights)"
+    keys = con.execute(
+        f"SELECT batch_index, config, sha256, {fingerprint} FROM duck_synth.artifacts WHERE model = ?"
+        " ORDER BY batch_index", [model]).fetchall()
+    with _loaded_lock:
+        hits = [_loaded.get((*k, device)) for k in keys]
+        for k, hit in zip(keys, hits):
+            if hit is not None:
+                _loaded.move_to_end((*k, device))
+    if all(hits):
+        return [art for art, _ in hits]
+    rows = con.execute(
+        f"SELECT batch_index, config, sha256, {fingerprint}, weights FROM duck_synth.artifacts WHERE model = ?"
+        " ORDER BY batch_index", [model]).fetchall()
+    batches = []
+    for *key, weights in rows:
+        index, config, sha = key[:3]
+        art = _load_batch(model, index, config, weights, sha, device)
+        size = sum(p.numel() * p.element_size() for p in art.model.parameters())
+        with _loaded_lock:
+            _loaded[(*key, device)] = (art, size)
+            while sum(n for _, n in _loaded.values()) > LOADED_CACHE_BYTES and len(_loaded) > 1:
+                _loaded.popitem(last=False)
+        batches.append(art)
+    return batches
+
+
 def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu", partial: bool = False) -> TrainedModel:
     """Rebuild a trained model from the duck_synth tables.
 
@@ -133,15 +177,11 @@ def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu", p
         if state is not None:
             _, st = encoders.state_from_json(state)
             specs[col] = ColumnSpec(col, ordinal, dtype, kind, st)
-    arts = con.execute(
-        "SELECT batch_index, config, weights, sha256 FROM duck_synth.artifacts WHERE model = ? ORDER BY batch_index",
-        [name],
-    ).fetchall()
-    if not arts:
+    batches = _load_batches(con, name, device)
+    if not batches:
         if partial:
             return TrainedModel(name, row[0], [(c[0], c[2]) for c in cols], specs, [])
         raise ArtifactError(f"model {name!r} has no stored weights in duck_synth.artifacts")
-    batches = [_load_batch(name, i, c, w, s, device) for i, c, w, s in arts]
     missing = [c for b in batches for c in b.targets + b.context if c not in specs]
     if missing:
         raise ArtifactError(f"model {name!r}: encoder state missing for columns {missing!r}")

@@ -60,6 +60,16 @@ def test_one_flipped_byte_fails_the_checksum(model_db, counts):
     _refused(model_db, r"model 'diamonds' batch 1: stored weights fail their checksum \(tampered or truncated\)", counts)
 
 
+def test_a_cached_model_is_reused_until_its_stored_bytes_change(model_db, counts):
+    first = load_model(model_db, "diamonds")
+    assert [b.model for b in load_model(model_db, "diamonds").batches] == [b.model for b in first.batches]
+    assert ds.generate(model_db, "diamonds", n=10, seed=0).height == 10  # served from the cache
+    w = bytearray(_weights(model_db))
+    w[len(w) // 2] ^= 0x01
+    _rewrite(model_db, 1, weights=bytes(w), rehash=False)  # the cached copy must not hide the tampering
+    _refused(model_db, r"model 'diamonds' batch 1: stored weights fail their checksum", counts)
+
+
 def test_truncated_weights_fail_the_checksum_and_rehashed_ones_are_corrupt(model_db, counts):
     w = _weights(model_db)
     _rewrite(model_db, 1, weights=w[: len(w) // 3], rehash=False)
