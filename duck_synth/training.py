@@ -90,10 +90,16 @@ def resolve_device(device: str) -> str:
     return device
 
 
+HIDDEN_128_ROWS = 100_000
+"""Tables this long or longer get hidden width 128, shorter ones 64. At 22k (cps1988) and 43k
+(diamonds) rows, 64 matched 128's fidelity and halved the sampler's work (benchmarks/README.md,
+"Width 64 below 100,000 rows")."""
+
+
 def size_for(n_rows: int) -> tuple[int, int, int]:
     """(minibatch rows, hidden width, max epochs) scaled to the data size."""
     batch = int(np.clip(n_rows // 40, 64, 1024))
-    hidden = 64 if n_rows < 10_000 else 128
+    hidden = 64 if n_rows < HIDDEN_128_ROWS else 128
     steps_per_epoch = max(1, math.ceil(n_rows / batch))
     max_epochs = int(np.clip(2000 // steps_per_epoch, 20, 150))
     return batch, hidden, max_epochs
