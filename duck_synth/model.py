@@ -181,8 +181,7 @@ class BatchModel(nn.Module):
         drawn = [j for j in steps if given_mask is None or not bool(given_mask[j])]
         # the same draws, in the same order, as one stream per sampled target (row i's draw never depends on b)
         uniforms = {j: torch.rand(max(b, stream_rows or b), generator=generator, device=dev)[:b] for j in drawn}
-        cards = list(self.cfg.context_cards) + list(self.cfg.target_cards)
-        tables = [self.contributions(torch.arange(c, device=dev)[:, None], k)[:, 0] for k, c in enumerate(cards)]
+        tables = self._tables(dev)
         first_drawn = False  # whether steps[0] was drawn already (where the prefix tree stopped)
         if self.n_ctx == 0:  # one state per distinct prefix; `prefix` says which is each row's
             states, prefix = torch.zeros(1, h, device=dev), torch.zeros(b, dtype=torch.long, device=dev)
@@ -214,6 +213,19 @@ class BatchModel(nn.Module):
                 if n_step < len(steps) - 1:
                     state = state + tables[self.n_ctx + j].index_select(0, out[r, j])
         return out
+
+    def _tables(self, dev: torch.device) -> list[torch.Tensor]:
+        """Each input value's projection, one (vocabulary, H) table per input; kept between calls
+        until a parameter changes (an optimizer step or ``load_state_dict`` bumps its version)."""
+        key = (str(dev), tuple(p._version for p in self.parameters()))
+        cached = self.__dict__.get("_sampling_tables")
+        if cached is not None and cached[0] == key and not self.training:
+            return cached[1]
+        cards = list(self.cfg.context_cards) + list(self.cfg.target_cards)
+        tables = [self.contributions(torch.arange(c, device=dev)[:, None], k)[:, 0] for k, c in enumerate(cards)]
+        if not self.training:  # token dropout makes training-mode tables random
+            self.__dict__["_sampling_tables"] = (key, tables)
+        return tables
 
     def _draw(self, states: torch.Tensor, j: int, u: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
         """Tokens of target ``j`` by inverse CDF: one uniform ``u`` per row; ``states`` are per row,

@@ -66,3 +66,18 @@ def test_shared_prefix_states_give_the_same_tokens_as_one_state_per_row(monkeypa
     shared = net.sample(none, torch.Generator().manual_seed(3))
     monkeypatch.setattr(model, "TREE_STATES", 0)
     assert torch.equal(net.sample(none, torch.Generator().manual_seed(3)), shared)
+
+
+def test_row_slices_and_cached_tables_do_not_change_the_tokens(monkeypatch):
+    from duck_synth import model
+
+    net = make()
+    ctx = torch.randint(0, 3, (1000, 2))
+    whole = net.sample(ctx, torch.Generator().manual_seed(5))
+    monkeypatch.setattr(model, "SLICE_ROWS", 97)  # many slices, the last one short
+    assert torch.equal(net.sample(ctx, torch.Generator().manual_seed(5)), whole)
+    # new weights (as load_state_dict writes them) replace the cached input tables
+    other = BatchModel(net.cfg).eval()
+    net.load_state_dict(other.state_dict())
+    assert torch.equal(net.sample(ctx, torch.Generator().manual_seed(5)),
+                       other.sample(ctx, torch.Generator().manual_seed(5)))
