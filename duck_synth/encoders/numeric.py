@@ -208,18 +208,17 @@ def decode_array(state: NumericState, codes: np.ndarray, rng: np.random.Generato
         f = np.minimum(u.astype(np.int64), FINE_BINS - 1)
         lo, hi, frac = fine[b, f], fine[b, f + 1], u - f
         values = lo + frac * (hi - lo)
-        if state.tail_hi is not None:  # the top interval's last `share` goes to the upper tail
-            share = state.tail_hi[0]
-            end = (b == len(fine) - 1) & (f == FINE_BINS - 1)
-            tail, rest = end & (frac >= 1 - share), end & (frac < 1 - share)
-            values[rest] = lo[rest] + frac[rest] / (1 - share) * (hi[rest] - lo[rest])
-            values[tail] = draw_tail(state.tail_hi, (frac[tail] - (1 - share)) / share)
-        if state.tail_lo is not None:  # the bottom interval's first `share` to the lower one
-            share = state.tail_lo[0]
-            end = (b == 0) & (f == 0)
-            tail, rest = end & (frac < share), end & (frac >= share)
-            values[rest] = lo[rest] + (frac[rest] - share) / (1 - share) * (hi[rest] - lo[rest])
-            values[tail] = -draw_tail(state.tail_lo, (share - frac[tail]) / share)
+        for tail, end, sign in ((state.tail_hi, (b == len(fine) - 1) & (f == FINE_BINS - 1), 1.0),
+                                (state.tail_lo, (b == 0) & (f == 0), -1.0)):
+            if tail is None:
+                continue
+            # in the outermost interval, the outer `share` goes to the tail and the rest is
+            # spread over the interval; `out_pos` is the position from its inner edge outwards
+            share, out_pos = tail[0], frac if sign > 0 else 1 - frac
+            beyond, rest = end & (out_pos >= 1 - share), end & (out_pos < 1 - share)
+            inner = lo if sign > 0 else hi
+            values[rest] = inner[rest] + sign * out_pos[rest] / (1 - share) * (hi[rest] - lo[rest])
+            values[beyond] = sign * draw_tail(tail, (out_pos[beyond] - (1 - share)) / share)
         out[is_value] = _round(state, values)
     if state.lower is not None:
         low = -state.tail_lo[4] if state.tail_lo is not None else state.lower

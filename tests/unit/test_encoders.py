@@ -61,6 +61,15 @@ def test_numeric_heavy_tail_goes_past_the_bound_without_copying_the_extremes(dia
     # spread between the bound and the maximum, thinning out: not piled on the outliers
     assert beyond.max() <= real[-1] and np.median(beyond) < (state.upper + real[-1]) / 2
     assert (np.round(out, 2) == out).all()  # still two decimals
+    # the lower tail is the mirror image: the negated column's bottom bin decodes to the negated values
+    neg_state, _ = roundtrip("numeric", -carat, "DOUBLE")
+    assert neg_state.tail_lo[1:] == pytest.approx(state.tail_hi[1:])  # the same fitted tail, mirrored
+    neg_codes = encoders.get("numeric").encode(neg_state, pl.Series(np.full(200_000, -real[-1])))
+    neg = encoders.get("numeric").decode(neg_state, neg_codes, np.random.default_rng(1)).to_numpy()
+    below = neg[neg < neg_state.lower]
+    expected = neg_state.tail_lo[0] / FINE_BINS
+    assert 0.8 * expected < below.size / neg.size < 1.2 * expected
+    assert below.min() >= -real[-1] and np.median(below) > (neg_state.lower - real[-1]) / 2
 
 
 def test_numeric_detects_decimals_from_data():
