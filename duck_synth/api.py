@@ -36,7 +36,7 @@ from .catalog import (
 from .context import choose_context
 from .errors import (
     DatabaseLocked, DuckSynthError, EmptyTable, InvalidArgument, ModelExists, ModelNotFound, TableExists,
-    UnsupportedColumnType,
+    UnsupportedColumnType, interruptible,
 )
 from .encoders.text import READ_CHARS
 from .model import INPUT_DROPOUT, TOKEN_DROPOUT, BatchModel, ModelConfig
@@ -58,6 +58,7 @@ ProgressCallback = Callable[[Progress], None]
 LOCK_POLL_SECONDS = 0.25
 
 
+@interruptible
 def connect(path: str = ":memory:", read_only: bool = False, wait: float = 0.0) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB database for use with duck_synth, with its SQL functions registered.
 
@@ -183,6 +184,7 @@ def _source(con: duckdb.DuckDBPyConnection, table: str, holdout: float = 0.0) ->
     return relation, n_rows, total - n_rows
 
 
+@interruptible
 def plan(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -250,6 +252,7 @@ def _read_source(con, relation: Relation, specs: list[tuple[str, str, str]], n_r
     return pl.from_arrow(con.sql(f"SELECT {select} FROM {source}").to_arrow_table())
 
 
+@interruptible
 def train(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -321,6 +324,7 @@ def _refresh_sql(con: duckdb.DuckDBPyConnection) -> None:
     refresh(con)
 
 
+@interruptible
 def train_batches(
     con: duckdb.DuckDBPyConnection,
     model: str,
@@ -700,6 +704,7 @@ def read_seeds(con: duckdb.DuckDBPyConnection, tm: TrainedModel, seeds: str | pl
         cur.close()
 
 
+@interruptible
 def generate(
     con: duckdb.DuckDBPyConnection,
     model: str,
@@ -788,6 +793,7 @@ def _check_fits_in_memory(tm: TrainedModel, n: int) -> None:
         )
 
 
+@interruptible
 def models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """The models stored in this database (duck_synth.models), as a Polars frame."""
     if not has_schema(con):
@@ -797,6 +803,7 @@ def models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         " FROM duck_synth.models ORDER BY model").to_arrow_table())
 
 
+@interruptible
 def drop_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Delete a model and all its metadata, in one transaction."""
     if _model_status(con, _check_name(name, "model")) is None:

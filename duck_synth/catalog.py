@@ -15,7 +15,7 @@ from functools import cache
 
 import duckdb
 
-from .errors import DuckSynthError, InvalidArgument, TableNotFound
+from .errors import DuckSynthError, InvalidArgument, TableNotFound, is_interrupt
 
 log = logging.getLogger(__name__)
 
@@ -261,14 +261,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             con.execute("ROLLBACK")
         except duckdb.Error as failed:  # the transaction may already be aborted
             log.debug("rollback failed: %s", failed)
-        if not isinstance(exc, KeyboardInterrupt) and "interrupted" in str(exc).lower():
+        if is_interrupt(exc) and not isinstance(exc, KeyboardInterrupt):
             raise KeyboardInterrupt(str(exc)) from exc  # Ctrl-C that DuckDB turned into a query error
         raise
-    else:
-        try:
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
+    try:
+        con.execute("COMMIT")
+    except BaseException as exc:
+        # A Ctrl-C during COMMIT (DuckDB raises RuntimeError("Query interrupted") there) may land
+        # before or after the commit took; a rollback leaves the old state if it had not.
+        with contextlib.suppress(duckdb.Error, RuntimeError):
+            con.execute("ROLLBACK")
+        if is_interrupt(exc):
+            raise KeyboardInterrupt(str(exc)) from exc
+        if isinstance(exc, duckdb.Error):
             raise DuckSynthError(f"could not commit to the database: {exc}") from exc
+        raise
 
 
 def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:

@@ -33,7 +33,7 @@ import duck_synth
 from . import api, report as reports
 from .catalog import fetch_one, resolve_relation
 from .demo import DEFAULT_ROWS, run_demo
-from .errors import DuckSynthError, InvalidArgument
+from .errors import DuckSynthError, InvalidArgument, is_interrupt
 from .sampling import fresh_seed
 from .training import Progress
 
@@ -81,11 +81,7 @@ def _debug() -> bool:
 
 def _click_error(exc: BaseException) -> click.ClickException:
     """The one-line error (and exit status) a library or DuckDB exception becomes."""
-    # DuckDB turns a SIGINT that lands mid-query into InterruptException, or into a bare
-    # RuntimeError("Query interrupted") when it lands in a result conversion.
-    if isinstance(exc, (KeyboardInterrupt, duckdb.InterruptException)) or (
-        isinstance(exc, RuntimeError) and str(exc).strip().lower() == "query interrupted"
-    ):
+    if is_interrupt(exc):
         return Interrupted("interrupted")
     if isinstance(exc, InvalidArgument):
         return BadArgument(_message(exc))

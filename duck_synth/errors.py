@@ -6,6 +6,11 @@ the CLI can print it as one line and tests can assert it verbatim.
 
 from __future__ import annotations
 
+import functools
+from typing import Callable, TypeVar
+
+F = TypeVar("F", bound=Callable)
+
 
 class DuckSynthError(Exception):
     """Base class of every error duck_synth raises on purpose."""
@@ -60,3 +65,30 @@ class TooManyInvalid(DuckSynthError):
     """
 
     partial = None
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Is ``exc`` a Ctrl-C? DuckDB turns a SIGINT that lands while it runs a statement into
+    ``InterruptException`` or, when it lands in the client (a COMMIT, a result conversion), into a
+    bare ``RuntimeError("Query interrupted")``."""
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    return type(exc).__name__ == "InterruptException" or (
+        isinstance(exc, RuntimeError) and "query interrupted" in str(exc).lower()
+    )
+
+
+def interruptible(fn: F) -> F:
+    """A public entry point: a Ctrl-C reaches the caller as ``KeyboardInterrupt``, whatever form
+    DuckDB gave it, so Python callers and the CLI see one kind of interrupt."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except BaseException as exc:
+            if is_interrupt(exc) and not isinstance(exc, KeyboardInterrupt):
+                raise KeyboardInterrupt(str(exc)) from exc
+            raise
+
+    return wrapper  # type: ignore[return-value]

@@ -20,7 +20,7 @@ import polars as pl
 
 from .artifacts import trained_models
 from .catalog import Relation, fetch_one, has_schema, resolve_relation
-from .errors import InvalidArgument, ModelNotFound
+from .errors import InvalidArgument, ModelNotFound, interruptible
 from .profile import count_rows
 from .rules import has_rules_table, load_rules, model_columns
 
@@ -155,6 +155,7 @@ def _model_settings(con: duckdb.DuckDBPyConnection, model: str) -> tuple[float, 
         return 0.0, None, 0, None
 
 
+@interruptible
 def holdout(con: duckdb.DuckDBPyConnection, model: str) -> pl.DataFrame:
     """The real rows ``ds.train`` kept aside for ``model``: never profiled or trained on.
 
@@ -255,6 +256,7 @@ def quality_report(
                          fid, hold_fid, copies, priv, seed, max_rows, detection, hold_detection, utility)
 
 
+@interruptible
 def evaluate(
     con: duckdb.DuckDBPyConnection,
     model: str,

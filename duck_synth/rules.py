@@ -32,7 +32,7 @@ from .artifacts import trained_models
 from .catalog import (
     Relation, atomic, ensure_schema, fetch_one, has_schema, load_sql, quote, resolve_relation, target_name,
 )
-from .errors import DuckSynthError, InvalidArgument, ModelNotFound, TableNotFound, TooManyInvalid
+from .errors import DuckSynthError, InvalidArgument, ModelNotFound, TableNotFound, TooManyInvalid, interruptible
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +326,7 @@ def load_rules(con: duckdb.DuckDBPyConnection, model: str, columns: list[tuple[s
     return RuleSet(model, tuple(Rule(n, p, e, o) for (n, p, o), e in zip(rows, compiled)))
 
 
+@interruptible
 def add_rule(con: duckdb.DuckDBPyConnection, model: str, name: str, sql: str) -> None:
     """Add a validator rule to a model: a SQL boolean expression over one record's columns.
 
@@ -639,6 +640,7 @@ def _checkable(con, rules: RuleSet, relation_sql: str) -> tuple[RuleSet, list[st
     return RuleSet(rules.model, tuple(keep)), problems
 
 
+@interruptible
 def validate(con: duckdb.DuckDBPyConnection, model: str, table: str) -> ValidationSummary:
     """Check a table against a model: its columns and types, and every enabled rule.
 

@@ -47,7 +47,7 @@ from duckdb.sqltypes import BIGINT, VARCHAR
 from . import api
 from .artifacts import TrainedModel, load_model, trained_models
 from .catalog import fetch_one, has_schema, quote, resolve_relation, target_name
-from .errors import DuckSynthError, InvalidArgument, TableNotFound
+from .errors import DuckSynthError, InvalidArgument, TableNotFound, interruptible
 from .rules import (
     InvalidBudget, RuleSet, check_max_invalid, check_seeds, default_max_invalid, ensure_captured, load_rules,
     model_columns, violations_sql,
@@ -383,6 +383,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         register(con)
 
 
+@interruptible
 def register(con: duckdb.DuckDBPyConnection) -> None:
     """Register duck_synth's SQL functions on a connection (or cursor) for every trained model.
 

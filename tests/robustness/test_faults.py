@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 import duck_synth as ds
+from duck_synth import catalog
 
 from .conftest import catalog_problems, start_victim
 from .victim import OUT_ROWS
@@ -148,5 +149,71 @@ def test_an_interrupted_insert_surfaces_as_an_interrupt_and_writes_nothing(base_
             assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'big'").fetchall() == [(0,)]
             assert catalog_problems(con) == []
         assert ds.generate(con, "gems", n=50, seed=1).height == 50  # the connection is usable again
+    finally:
+        con.close()
+
+
+class _CommitInterrupted:
+    """A real connection whose COMMIT is hit by a Ctrl-C, as DuckDB reports one that lands there:
+    a bare ``RuntimeError("Query interrupted")`` (a CI failure once). ``took`` says whether the
+    commit had finished when the signal landed; both happen."""
+
+    def __init__(self, con, took: bool) -> None:
+        self._con, self._took = con, took
+
+    def execute(self, sql, *args, **kwargs):
+        if sql.strip().upper() == "COMMIT":
+            if self._took:
+                self._con.execute(sql)
+            raise RuntimeError("Query interrupted")
+        return self._con.execute(sql, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+@pytest.mark.parametrize("took", [False, True], ids=["before-commit", "after-commit"])
+def test_an_interrupted_commit_surfaces_as_an_interrupt_and_leaves_the_old_or_the_new_table(base_copy, took):
+    con = ds.connect(str(base_copy))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ds.generate(_CommitInterrupted(con, took), "gems", n=2000, seed=3, into="out", replace=True)
+        rows = con.execute("SELECT count(*) FROM out").fetchall()[0][0]
+        assert rows == (2000 if took else 5)  # the new table whole, or the old one untouched
+        assert catalog_problems(con) == []
+        assert not catalog.in_transaction(con)  # no transaction left open behind the interrupt
+        ds.generate(con, "gems", n=50, seed=1, into="out", replace=True)
+        assert con.execute("SELECT count(*) FROM out").fetchall() == [(50,)]
+    finally:
+        con.close()
+
+
+class _EveryQueryInterrupted:
+    """A real connection on which every statement is hit by a Ctrl-C in DuckDB's client."""
+
+    def __init__(self, con) -> None:
+        self._con = con
+
+    def execute(self, sql, *args, **kwargs):
+        raise RuntimeError("Query interrupted")
+
+    sql = execute
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+@pytest.mark.parametrize("call", [
+    lambda con: ds.models(con),
+    lambda con: ds.generate(con, "gems", n=10, seed=0),
+    lambda con: ds.add_rule(con, "gems", "positive", "carat > 0"),
+    lambda con: ds.validate(con, "gems", "out"),
+], ids=["models", "generate", "add_rule", "validate"])
+def test_a_ctrl_c_outside_a_transaction_reaches_python_callers_as_keyboard_interrupt(base_copy, call):
+    con = ds.connect(str(base_copy))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            call(_EveryQueryInterrupted(con))
+        assert catalog_problems(con) == []
     finally:
         con.close()
