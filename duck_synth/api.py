@@ -45,8 +45,8 @@ from .profile import count_rows, profile_columns, read_columns
 from .sampling import fresh_seed, sample_chunks
 from .sampling import CHUNK_ROWS, derive_seed
 from .rules import (
-    Checked, InvalidBudget, RuleSet, capture_source_rules, check_max_invalid, check_records, check_seeds, default_max_invalid,
-    ensure_captured, fill_block, has_rules_table, load_rules,
+    Checked, InvalidBudget, RuleSet, capture_source_rules, check_max_invalid, check_records, check_seeds, check_typed,
+    default_max_invalid, ensure_captured, fill_block, has_rules_table, load_rules,
 )
 from .training import TRAIN_MAX_ROWS, FitResult, Progress, TrainConfig, fit, resolve_device, size_for
 
@@ -611,6 +611,35 @@ def _typed_select(tm: TrainedModel, source: str) -> str:
     return f"SELECT {', '.join(parts)} FROM {source}"
 
 
+_ARROW_TYPES: dict[tuple[str, ...], pa.Schema] = {}
+
+
+def _arrow_types(cur: duckdb.DuckDBPyConnection, tm: TrainedModel) -> pa.Schema:
+    """The Arrow schema DuckDB gives the source's columns (asked once per list of types)."""
+    key = tuple(dtype for _, dtype in tm.source_columns)
+    if key not in _ARROW_TYPES:
+        select = ", ".join(f"CAST(NULL AS {dtype}) AS c{i}" for i, dtype in enumerate(key))
+        _ARROW_TYPES[key] = cur.sql(f"SELECT {select} LIMIT 0").to_arrow_table().schema
+    return _ARROW_TYPES[key]
+
+
+def _typed_arrow(tm: TrainedModel, chunk: pl.DataFrame, schema: pa.Schema) -> pa.Table | None:
+    """``_typed_select`` computed in Arrow (the encoders' ``write_arrow``), or None where a column
+    needs DuckDB's cast."""
+    arrays = []
+    for (name, dtype), field in zip(tm.source_columns, schema):
+        spec = tm.columns.get(name)
+        if spec is None:
+            arrays.append(pa.nulls(chunk.height, field.type))
+            continue
+        write = getattr(spec.encoder, "write_arrow", None)
+        array = write(chunk.get_column(name), dtype) if write else None
+        if array is None:
+            return None
+        arrays.append(array if array.type == field.type else array.cast(field.type))
+    return pa.Table.from_arrays(arrays, names=[name for name, _ in tm.source_columns])
+
+
 def _check_n(n: object) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InvalidArgument(f"n must be a positive integer, got {n!r}")
@@ -652,11 +681,18 @@ def typed_chunks(
             limit = default_max_invalid(total) if max_invalid is None else max_invalid
             budget = InvalidBudget(tm.name, limit, rules.names + (["validator"] if check else []))
 
+        schema = _arrow_types(cur, tm)
+        arrow_checks = rules.arrow_checks(tm.source_columns)
+
         def candidates(rows: int, candidate_seed: int, part: pl.DataFrame | None) -> Checked:
             chunk = pl.concat(list(sample_chunks(tm, rows, candidate_seed, device, part)), how="vertical")
-            view = f"duck_synth_chunk_{uuid.uuid4().hex}"
-            with registered(cur, view, chunk.to_arrow()):
-                checked = check_records(cur, rules, _typed_select(tm, quote(view)), len(tm.source_columns))
+            typed = _typed_arrow(tm, chunk, schema)
+            if typed is not None:  # no query for the cast, and none for the rules Arrow evaluates
+                checked = check_typed(cur, rules, arrow_checks, typed)
+            else:
+                view = f"duck_synth_chunk_{uuid.uuid4().hex}"
+                with registered(cur, view, chunk.to_arrow()):
+                    checked = check_records(cur, rules, _typed_select(tm, quote(view)), len(tm.source_columns))
             if check is None:
                 return checked
             extra = np.asarray(check(checked), dtype=bool).reshape(-1, 1)

@@ -79,6 +79,13 @@ def save_batch(con: duckdb.DuckDBPyConnection, model: str, art: BatchArtifact) -
         "INSERT INTO duck_synth.artifacts (model, batch_index, config, weights, sha256) VALUES (?, ?, ?, ?, ?)",
         [model, art.index, config, weights, _checksum(weights, config)],
     )
+    # the first generate after training finds the network loaded (keyed by the bytes just stored)
+    key = tuple(con.execute(f"SELECT batch_index, config, sha256, {_FINGERPRINT} FROM duck_synth.artifacts"
+                            " WHERE model = ? AND batch_index = ?", [model, art.index]).fetchall()[0])
+    net = BatchModel(art.model.cfg)
+    net.load_state_dict(state)
+    device = "cuda" if next(art.model.parameters()).device.type == "cuda" else "cpu"
+    _remember((*key, device), BatchArtifact(art.index, art.targets, art.context, net.to(device).eval()))
 
 
 def _load_batch(model: str, index: int, config: str, weights: bytes, sha: str, device: str) -> BatchArtifact:
@@ -108,6 +115,7 @@ def _load_batch(model: str, index: int, config: str, weights: bytes, sha: str, d
 LOADED_CACHE_BYTES = 256 * 2**20
 """Most parameter bytes of loaded batch networks kept for the next ``load_model`` (least recently used go first)."""
 
+_FINGERPRINT = "hash(weights), octet_length(weights)"
 _loaded: OrderedDict[tuple, tuple[BatchArtifact, int]] = OrderedDict()
 _loaded_lock = threading.Lock()
 
@@ -120,9 +128,8 @@ def _load_batches(con: duckdb.DuckDBPyConnection, model: str, device: str) -> li
     the table (even with a matching checksum) change the key and are loaded, and checked, again.
     Generation never changes a network, so threads may share one.
     """
-    fingerprint = "hash(weights), octet_length(weights)"
     keys = con.execute(
-        f"SELECT batch_index, config, sha256, {fingerprint} FROM duck_synth.artifacts WHERE model = ?"
+        f"SELECT batch_index, config, sha256, {_FINGERPRINT} FROM duck_synth.artifacts WHERE model = ?"
         " ORDER BY batch_index", [model]).fetchall()
     with _loaded_lock:
         hits = [_loaded.get((*k, device)) for k in keys]
@@ -132,19 +139,23 @@ def _load_batches(con: duckdb.DuckDBPyConnection, model: str, device: str) -> li
     if all(hits):
         return [art for art, _ in hits]
     rows = con.execute(
-        f"SELECT batch_index, config, sha256, {fingerprint}, weights FROM duck_synth.artifacts WHERE model = ?"
+        f"SELECT batch_index, config, sha256, {_FINGERPRINT}, weights FROM duck_synth.artifacts WHERE model = ?"
         " ORDER BY batch_index", [model]).fetchall()
     batches = []
     for *key, weights in rows:
         index, config, sha = key[:3]
         art = _load_batch(model, index, config, weights, sha, device)
-        size = sum(p.numel() * p.element_size() for p in art.model.parameters())
-        with _loaded_lock:
-            _loaded[(*key, device)] = (art, size)
-            while sum(n for _, n in _loaded.values()) > LOADED_CACHE_BYTES and len(_loaded) > 1:
-                _loaded.popitem(last=False)
+        _remember((*key, device), art)
         batches.append(art)
     return batches
+
+
+def _remember(key: tuple, art: BatchArtifact) -> None:
+    size = sum(p.numel() * p.element_size() for p in art.model.parameters())
+    with _loaded_lock:
+        _loaded[key] = (art, size)
+        while sum(n for _, n in _loaded.values()) > LOADED_CACHE_BYTES and len(_loaded) > 1:
+            _loaded.popitem(last=False)
 
 
 def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu", partial: bool = False) -> TrainedModel:

@@ -306,3 +306,55 @@ def test_many_rules_bind_together_and_each_bad_one_keeps_its_own_message(db):
                 what + " alone", "")
         else:
             assert result == compile_predicate(db, predicate, columns, what)
+
+
+def test_captured_rules_evaluated_in_arrow_agree_with_duckdb(db):
+    """Generation evaluates captured domains, ranges and NOT NULLs in Arrow; on edge values (NULL,
+    NaN, infinities, the bounds, quotes) each must fail exactly the records DuckDB fails."""
+    from duck_synth.rules import _domain_predicate, _range_predicate, arrow_check
+
+    db.execute("CREATE TABLE t AS SELECT * FROM (VALUES"
+               " (1::BIGINT, 0.5::DOUBLE, 'a'::VARCHAR, 7::INTEGER), (NULL, NULL, NULL, NULL),"
+               " (-3, 'nan'::DOUBLE, 'O''Brien', -2147483648), (243, 'inf'::DOUBLE, '', 2147483647),"
+               " (244, '-inf'::DOUBLE, 'b', 0), (0, 351.5, 'A', 5), (1, -0.0, 'a ', 6)) v(i, d, s, k)")
+    columns = [("i", "BIGINT"), ("d", "DOUBLE"), ("s", "VARCHAR"), ("k", "INTEGER")]
+    predicates = [
+        _range_predicate("i", "BIGINT", "0", "243"), _range_predicate("d", "DOUBLE", "0.0", "351.5"),
+        _range_predicate("d", "DOUBLE", "-inf", "inf"), _range_predicate("k", "INTEGER", "-2147483648", "5"),
+        _domain_predicate("s", ["a", "O'Brien", ""]), _domain_predicate("s", ["b"]),
+        '"s" IS NOT NULL', '"i" IS NOT NULL',
+    ]
+    table = db.sql("SELECT * FROM t").to_arrow_table()
+    for predicate in predicates:
+        check = arrow_check(predicate, dict(columns))
+        assert check is not None, predicate
+        expected = [r[0] for r in db.execute(f"SELECT ({predicate}) IS FALSE FROM t").fetchall()]
+        assert check(table).tolist() == expected, predicate
+    # anything else, or a captured rule edited by hand, is left to DuckDB
+    for predicate in ['"i" BETWEEN 0 AND 243', _range_predicate("i", "DOUBLE", "0", "1"), "i > 0",
+                      _range_predicate("i", "BIGINT", "0", "1.5"), '"s" IN (\'a\', lower(\'B\'))', '"i" IS NULL',
+                      _range_predicate("nope", "BIGINT", "0", "1"), _domain_predicate("i", ["1"])]:
+        assert arrow_check(predicate, dict(columns)) is None, predicate
+
+
+@pytest.mark.parametrize("rules", ["captured", "edited and user rules"])
+def test_generation_without_queries_gives_the_rows_the_sql_path_gives(con, monkeypatch, rules):
+    """Typed records and their rule checks come from Arrow where possible; the rows must be the ones
+    the all-SQL path gives for the same seed, and rules DuckDB must evaluate still hold."""
+    from duck_synth import api
+
+    if rules != "captured":  # one edit in plain SQL, one in the captured form with a tighter bound
+        hi = con.execute("SELECT quantile_disc(price, 0.6) FROM diamonds").fetchall()[0][0]
+        con.execute("UPDATE duck_synth.rules SET predicate = ? WHERE rule = 'range_price'", [f"price <= {hi}"])
+        con.execute("UPDATE duck_synth.rules SET predicate = ? WHERE rule = 'range_carat'",
+                    ["\"carat\" BETWEEN CAST('0.2' AS DOUBLE) AND CAST('1.0' AS DOUBLE)"])
+        ds.add_rule(con, "diamonds", "deep", "depth > 58")
+    typed, real = [], api._typed_arrow
+    monkeypatch.setattr(api, "_typed_arrow", lambda *args: typed.append(real(*args)) or typed[-1])
+    fast = ds.generate(con, "diamonds", n=3000, seed=4)
+    assert typed and all(t is not None for t in typed)  # every block took the Arrow path
+    monkeypatch.setattr(api, "_typed_arrow", lambda *args: None)
+    slow = ds.generate(con, "diamonds", n=3000, seed=4)
+    assert fast.schema == slow.schema and fast.equals(slow)
+    if rules != "captured":
+        assert fast["price"].max() <= hi and fast["carat"].max() <= 1.0 and fast["depth"].min() > 58

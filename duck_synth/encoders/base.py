@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from ..errors import ArtifactError
 
@@ -30,6 +31,10 @@ class Encoder(Protocol):
 
     def read_sql(self, column_sql: str, duckdb_type: str) -> str:
         """SQL expression that reads the column in the form ``analyze``/``encode`` expect."""
+
+    def write_arrow(self, values: pl.Series, duckdb_type: str) -> pa.Array | None:
+        """Optional: the same values ``write_sql`` gives, computed in Arrow without a query
+        (generation's fast path), or None where only the SQL cast is exact."""
 
     def write_sql(self, column_sql: str, duckdb_type: str) -> str:
         """SQL expression that turns decoded values back into the source's DuckDB type."""
@@ -97,3 +102,13 @@ class SimpleSQL:
 
     def write_sql(self, column_sql: str, duckdb_type: str) -> str:
         return f"CAST({column_sql} AS {duckdb_type})"
+
+    def write_arrow(self, values: pl.Series, duckdb_type: str) -> pa.Array | None:
+        return write_arrow_varchar(values, duckdb_type)
+
+
+def write_arrow_varchar(values: pl.Series, duckdb_type: str) -> pa.Array | None:
+    """Decoded strings as a VARCHAR column (the cast is the identity); None for other types."""
+    if duckdb_type != "VARCHAR" or values.dtype != pl.String:
+        return None
+    return values.to_arrow()

@@ -16,8 +16,9 @@ from typing import ClassVar
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
-from .base import register, with_nulls
+from .base import register, with_nulls, write_arrow_varchar
 
 RARE_PLACEHOLDER = "_RARE_"
 
@@ -105,6 +106,9 @@ class CategoricalEncoder:
 
     def write_sql(self, column_sql: str, duckdb_type: str) -> str:
         return f"CAST({column_sql} AS {duckdb_type})"
+
+    def write_arrow(self, values: pl.Series, duckdb_type: str) -> pa.Array | None:
+        return write_arrow_varchar(values, duckdb_type)  # ENUMs take the SQL cast
 
     def analyze(self, values: pl.Series, duckdb_type: str) -> CategoricalState:
         if not duckdb_type.startswith("ENUM"):

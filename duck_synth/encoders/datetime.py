@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from .base import register
 from .numeric import NumericEncoder, NumericState, analyze_array, split_specials
@@ -61,6 +62,9 @@ class DatetimeEncoder(NumericEncoder):
         if duckdb_type == "TIMESTAMP WITH TIME ZONE":
             return f"make_timestamptz({v})"
         return f"CAST(make_timestamp({v}) AS {duckdb_type})"
+
+    def write_arrow(self, values: pl.Series, duckdb_type: str) -> pa.Array | None:
+        return None  # dates and times take the SQL conversion
 
     def analyze(self, values: pl.Series, duckdb_type: str) -> NumericState:
         arr, masks = split_specials(values)

@@ -22,6 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from .base import register, with_nulls
 
@@ -33,6 +34,8 @@ FINE_BINS = 32
 PROTECT_K = 5
 SPECIALS = ("null", "nan", "-inf", "+inf")
 _SPECIAL_VALUES = {"nan": np.nan, "-inf": -np.inf, "+inf": np.inf}
+_ARROW_INTS = {"TINYINT": pa.int8(), "SMALLINT": pa.int16(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
+               "UTINYINT": pa.uint8(), "USMALLINT": pa.uint16(), "UINTEGER": pa.uint32()}
 _INT_BITS = {"TINYINT": 8, "SMALLINT": 16, "INTEGER": 32, "BIGINT": 64, "HUGEINT": 128,
              "UTINYINT": 8, "USMALLINT": 16, "UINTEGER": 32, "UBIGINT": 64, "UHUGEINT": 128}
 
@@ -267,6 +270,29 @@ class NumericEncoder:
         lo, hi = bounds
         return (f"CASE WHEN {column_sql} >= CAST('{hi}' AS DOUBLE) THEN CAST('{hi}' AS {duckdb_type})"
                 f" WHEN {column_sql} <= CAST('{lo}' AS DOUBLE) THEN CAST('{lo}' AS {duckdb_type}) ELSE {cast} END")
+
+    def write_arrow(self, values: pl.Series, duckdb_type: str) -> pa.Array | None:
+        """``write_sql`` in Arrow for DOUBLE and the integer types up to 64 bits: DuckDB's cast
+        rounds half to even (``np.rint``) and ``write_sql`` saturates at the type's range."""
+        if values.dtype != pl.Float64:
+            return None
+        if duckdb_type == "DOUBLE":
+            return values.to_arrow()
+        if duckdb_type not in _ARROW_INTS:
+            return None
+        lo, hi = (int(b) for b in type_bounds(duckdb_type))
+        null = values.is_null().to_numpy() if values.null_count() else None
+        x = values.to_numpy()  # NULLs read as NaN
+        if null is not None:
+            x = np.where(null, 0.0, x)
+        if np.isnan(x).any():  # the SQL cast raises on NaN; let it say so
+            return None
+        top, bottom = x >= float(hi), x <= float(lo)
+        if top.any() or bottom.any():
+            x = np.where(top | bottom, 0.0, x)
+        out = np.rint(x).astype(np.int64)
+        out[top], out[bottom] = hi, lo
+        return pa.array(out, mask=null).cast(_ARROW_INTS[duckdb_type])
 
     def analyze(self, values: pl.Series, duckdb_type: str) -> NumericState:
         arr, masks = split_specials(values)

@@ -70,6 +70,28 @@ def test_a_cached_model_is_reused_until_its_stored_bytes_change(model_db, counts
     _refused(model_db, r"model 'diamonds' batch 1: stored weights fail their checksum", counts)
 
 
+def test_the_first_generate_after_train_uses_the_network_training_stored(db, diamonds, monkeypatch, counts):
+    from duck_synth import artifacts
+    from tests.conftest import load_frame
+
+    load_frame(db, "gems", diamonds.head(500))
+    ds.train(db, "gems", batch_size=5, epochs=1, seed=0, holdout=0)
+    rebuilt = []
+    real = artifacts._load_batch
+    monkeypatch.setattr(artifacts, "_load_batch", lambda *a: rebuilt.append(a[1]) or real(*a))
+    first = ds.generate(db, "gems", n=300, seed=0)
+    assert first.height == 300 and rebuilt == []  # nothing parsed or rebuilt
+    assert all(not b.model.training for b in load_model(db, "gems").batches)
+    artifacts._loaded.clear()
+    assert ds.generate(db, "gems", n=300, seed=0).equals(first) and rebuilt == [0, 1]  # the stored bytes agree
+    rebuilt.clear()
+    db.execute("UPDATE duck_synth.artifacts SET sha256 = 'x' WHERE model = 'gems' AND batch_index = 1")
+    counts["bad_inputs"] += 1
+    with pytest.raises(ds.ArtifactError, match=r"model 'gems' batch 1: stored weights fail their checksum"):
+        ds.generate(db, "gems", n=20, seed=0)
+    assert rebuilt == [1]
+
+
 def test_truncated_weights_fail_the_checksum_and_rehashed_ones_are_corrupt(model_db, counts):
     w = _weights(model_db)
     _rewrite(model_db, 1, weights=w[: len(w) // 3], rehash=False)

@@ -149,3 +149,35 @@ def test_categorical_null_seed_in_a_column_without_nulls_stays_in_the_vocabulary
     state = enc.analyze(pl.Series(["a"] * 50 + ["b"] * 50), "VARCHAR")
     codes = enc.encode(state, pl.Series(["b", None, "zzz"], dtype=pl.String))
     assert codes[:, 0].tolist() == [1, 0, 0] and not state.has_null  # NULL and unseen: like an unseen value
+
+
+@pytest.mark.parametrize("dtype", ["DOUBLE", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UTINYINT", "UINTEGER"])
+def test_write_arrow_gives_exactly_what_the_sql_cast_gives(dtype):
+    """Generation casts decoded numbers in Arrow when it can; the result must be DuckDB's own cast
+    (``write_sql``): ties round half to even, the type's range saturates, NULLs stay NULL."""
+    import duckdb
+
+    rng = np.random.default_rng(0)
+    values = np.concatenate([
+        rng.normal(0, 50, 2000), np.round(rng.normal(0, 50, 500)) + 0.5,  # ties
+        [0.5, -0.5, 1.5, -1.5, 2.5, 126.5, 127.5, -128.5, 255.5, 1e30, -1e30, float("inf"), -float("inf"),
+         2.0**63, -(2.0**63), 2.0**63 - 1024, 4294967295.5, 0.49999999999999994],
+    ])
+    series = pl.Series("v", values).scatter([3, 700, 2499], None)
+    enc = encoders.get("numeric")
+    fast = enc.write_arrow(series, dtype)
+    con = duckdb.connect()
+    con.register("decoded", pl.DataFrame({"v": series}).to_arrow())
+    sql = con.sql(f"SELECT {enc.write_sql('v', dtype)} AS v FROM decoded").to_arrow_table().column("v")
+    assert fast is not None and fast.type == sql.type
+    assert fast.to_pylist() == sql.to_pylist()
+
+
+def test_write_arrow_leaves_what_it_cannot_match_to_sql():
+    numeric, categorical = encoders.get("numeric"), encoders.get("categorical")
+    assert numeric.write_arrow(pl.Series([1.0, float("nan")]), "BIGINT") is None  # DuckDB's cast raises there
+    for dtype in ("DECIMAL(10,2)", "HUGEINT", "UBIGINT", "FLOAT"):
+        assert numeric.write_arrow(pl.Series([1.0]), dtype) is None
+    assert encoders.get("datetime").write_arrow(pl.Series([1.0]), "DATE") is None
+    assert categorical.write_arrow(pl.Series(["a"]), "ENUM('a', 'b')") is None
+    assert categorical.write_arrow(pl.Series(["a", None]), "VARCHAR").to_pylist() == ["a", None]
