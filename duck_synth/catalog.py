@@ -250,6 +250,22 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Itera
     con.unregister(name)
 
 
+ROLLBACK_TRIES = 10
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """End the open transaction, if any, without raising. A second Ctrl-C can interrupt the
+    ROLLBACK itself and leave the transaction open (and aborted), so it is tried again."""
+    for _ in range(ROLLBACK_TRIES):
+        try:
+            con.execute("ROLLBACK")
+            return
+        except (duckdb.Error, RuntimeError) as failed:
+            if not is_interrupt(failed):  # e.g. no transaction is active: the commit had taken
+                log.debug("rollback: %s", failed)
+                return
+
+
 @contextlib.contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """All or nothing: commit when the block finishes, roll back on any exception."""
@@ -257,10 +273,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     except BaseException as exc:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error as failed:  # the transaction may already be aborted
-            log.debug("rollback failed: %s", failed)
+        _rollback(con)
         if is_interrupt(exc) and not isinstance(exc, KeyboardInterrupt):
             raise KeyboardInterrupt(str(exc)) from exc  # Ctrl-C that DuckDB turned into a query error
         raise
@@ -269,8 +282,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     except BaseException as exc:
         # A Ctrl-C during COMMIT (DuckDB raises RuntimeError("Query interrupted") there) may land
         # before or after the commit took; a rollback leaves the old state if it had not.
-        with contextlib.suppress(duckdb.Error, RuntimeError):
-            con.execute("ROLLBACK")
+        _rollback(con)
         if is_interrupt(exc):
             raise KeyboardInterrupt(str(exc)) from exc
         if isinstance(exc, duckdb.Error):
