@@ -632,8 +632,7 @@ def _typed_arrow(tm: TrainedModel, chunk: pl.DataFrame, schema: pa.Schema) -> pa
         if spec is None:
             arrays.append(pa.nulls(chunk.height, field.type))
             continue
-        write = getattr(spec.encoder, "write_arrow", None)
-        array = write(chunk.get_column(name), dtype) if write else None
+        array = spec.encoder.write_arrow(chunk.get_column(name), dtype)
         if array is None:
             return None
         arrays.append(array if array.type == field.type else array.cast(field.type))

@@ -15,7 +15,7 @@ from functools import cache
 
 import duckdb
 
-from .errors import DuckSynthError, InvalidArgument, TableNotFound, is_interrupt
+from .errors import DuckSynthError, InvalidArgument, TableNotFound, as_keyboard_interrupt, is_interrupt
 
 log = logging.getLogger(__name__)
 
@@ -274,20 +274,16 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
     except BaseException as exc:
         _rollback(con)
-        if is_interrupt(exc) and not isinstance(exc, KeyboardInterrupt):
-            raise KeyboardInterrupt(str(exc)) from exc  # Ctrl-C that DuckDB turned into a query error
-        raise
+        raise as_keyboard_interrupt(exc)  # noqa: B904 - a Ctrl-C in DuckDB's form keeps it as cause
     try:
         con.execute("COMMIT")
     except BaseException as exc:
         # A Ctrl-C during COMMIT (DuckDB raises RuntimeError("Query interrupted") there) may land
         # before or after the commit took; a rollback leaves the old state if it had not.
         _rollback(con)
-        if is_interrupt(exc):
-            raise KeyboardInterrupt(str(exc)) from exc
-        if isinstance(exc, duckdb.Error):
+        if isinstance(exc, duckdb.Error) and not is_interrupt(exc):
             raise DuckSynthError(f"could not commit to the database: {exc}") from exc
-        raise
+        raise as_keyboard_interrupt(exc)  # noqa: B904 - the cause is set
 
 
 def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:

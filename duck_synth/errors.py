@@ -78,6 +78,15 @@ def is_interrupt(exc: BaseException) -> bool:
     )
 
 
+def as_keyboard_interrupt(exc: BaseException) -> BaseException:
+    """``exc``, or a ``KeyboardInterrupt`` in its place when it is a Ctrl-C in DuckDB's form."""
+    if is_interrupt(exc) and not isinstance(exc, KeyboardInterrupt):
+        interrupt = KeyboardInterrupt(str(exc))
+        interrupt.__cause__ = exc
+        return interrupt
+    return exc
+
+
 def interruptible(fn: F) -> F:
     """A public entry point: a Ctrl-C reaches the caller as ``KeyboardInterrupt``, whatever form
     DuckDB gave it, so Python callers and the CLI see one kind of interrupt."""
@@ -87,8 +96,6 @@ def interruptible(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except BaseException as exc:
-            if is_interrupt(exc) and not isinstance(exc, KeyboardInterrupt):
-                raise KeyboardInterrupt(str(exc)) from exc
-            raise
+            raise as_keyboard_interrupt(exc)  # noqa: B904 - the cause is set
 
     return wrapper  # type: ignore[return-value]

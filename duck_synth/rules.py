@@ -16,6 +16,7 @@ table against a model: its schema and its rules. The checks are the ``.sql`` fil
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -297,8 +298,8 @@ class RuleSet:
 
     def arrow_checks(self, columns: list[tuple[str, str]]) -> list[ArrowCheck | None]:
         """Per rule, its evaluation in Arrow (``arrow_check``), or None where DuckDB must evaluate it."""
-        types = dict(columns)
-        return [arrow_check(r.predicate, types) for r in self.rules]
+        key = tuple(columns)
+        return [_arrow_check_for(r.predicate, key) for r in self.rules]
 
     def flags_sql(self, alias_prefix: str = "duck_synth_fail_") -> list[str]:
         """One ``(<expr>) IS FALSE AS "<prefix>i"`` select item per rule."""
@@ -420,7 +421,7 @@ _RANGE = re.compile(rf"({_IDENT}) BETWEEN CAST\('([^']*)' AS ([A-Z]+)\) AND CAST
 _DOMAIN = re.compile(rf"({_IDENT}) IN \((.*)\)", re.S)
 _NOT_NULL = re.compile(rf"({_IDENT}) IS NOT NULL")
 _STRING = re.compile(r"'((?:[^']|'')*)'")
-_RANGE_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "DOUBLE"}
+_RANGE_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "DOUBLE"}
 
 ArrowCheck = Callable[[pa.Table], np.ndarray]
 """A typed block -> bool per record, True where the record fails the rule."""
@@ -440,6 +441,12 @@ def _bound(text: str, dtype: str) -> int | float | None:
         return value if str(value) == text else None
     except ValueError:
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _arrow_check_for(predicate: str, columns: tuple[tuple[str, str], ...]) -> ArrowCheck | None:
+    """``arrow_check``, parsed once per rule text and columns (the SQL functions ask per block)."""
+    return arrow_check(predicate, dict(columns))
 
 
 def arrow_check(predicate: str, columns: dict[str, str]) -> ArrowCheck | None:

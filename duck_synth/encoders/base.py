@@ -33,8 +33,8 @@ class Encoder(Protocol):
         """SQL expression that reads the column in the form ``analyze``/``encode`` expect."""
 
     def write_arrow(self, values: pl.Series, duckdb_type: str) -> pa.Array | None:
-        """Optional: the same values ``write_sql`` gives, computed in Arrow without a query
-        (generation's fast path), or None where only the SQL cast is exact."""
+        """The same values ``write_sql`` gives, computed in Arrow without a query (generation's
+        fast path), or None where only the SQL cast is exact."""
 
     def write_sql(self, column_sql: str, duckdb_type: str) -> str:
         """SQL expression that turns decoded values back into the source's DuckDB type."""

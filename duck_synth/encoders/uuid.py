@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from .base import register, with_nulls
 
@@ -45,6 +46,9 @@ class UuidEncoder:
 
     def write_sql(self, column_sql: str, duckdb_type: str) -> str:
         return f"CAST({column_sql} AS UUID)"
+
+    def write_arrow(self, values: pl.Series, duckdb_type: str) -> pa.Array | None:
+        return None  # Arrow has no UUID type: DuckDB's cast
 
     def analyze(self, values: pl.Series, duckdb_type: str) -> UuidState:
         return UuidState(has_null=values.null_count() > 0)

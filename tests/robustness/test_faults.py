@@ -15,6 +15,7 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -153,20 +154,22 @@ def test_an_interrupted_insert_surfaces_as_an_interrupt_and_writes_nothing(base_
         con.close()
 
 
-class _CommitInterrupted:
-    """A real connection whose COMMIT is hit by a Ctrl-C, as DuckDB reports one that lands there:
-    a bare ``RuntimeError("Query interrupted")`` (a CI failure once). ``took`` says whether the
-    commit had finished when the signal landed; both happen."""
+class _Interrupted:
+    """A real connection on which a Ctrl-C hits the statements ``hit`` picks, as DuckDB reports one
+    that lands in its client: a bare ``RuntimeError("Query interrupted")`` (a COMMIT's once failed
+    CI). With ``took`` the statement has run when the signal lands (a COMMIT that took)."""
 
-    def __init__(self, con, took: bool) -> None:
-        self._con, self._took = con, took
+    def __init__(self, con, hit: Callable[[str], bool], took: bool = False) -> None:
+        self._con, self._hit, self._took = con, hit, took
 
     def execute(self, sql, *args, **kwargs):
-        if sql.strip().upper() == "COMMIT":
+        if self._hit(sql):
             if self._took:
-                self._con.execute(sql)
+                self._con.execute(sql, *args, **kwargs)
             raise RuntimeError("Query interrupted")
         return self._con.execute(sql, *args, **kwargs)
+
+    sql = execute
 
     def __getattr__(self, name):
         return getattr(self._con, name)
@@ -177,7 +180,8 @@ def test_an_interrupted_commit_surfaces_as_an_interrupt_and_leaves_the_old_or_th
     con = ds.connect(str(base_copy))
     try:
         with pytest.raises(KeyboardInterrupt):
-            ds.generate(_CommitInterrupted(con, took), "gems", n=2000, seed=3, into="out", replace=True)
+            commit = _Interrupted(con, lambda q: q.strip().upper() == "COMMIT", took)
+            ds.generate(commit, "gems", n=2000, seed=3, into="out", replace=True)
         rows = con.execute("SELECT count(*) FROM out").fetchall()[0][0]
         assert rows == (2000 if took else 5)  # the new table whole, or the old one untouched
         assert catalog_problems(con) == []
@@ -186,21 +190,6 @@ def test_an_interrupted_commit_surfaces_as_an_interrupt_and_leaves_the_old_or_th
         assert con.execute("SELECT count(*) FROM out").fetchall() == [(50,)]
     finally:
         con.close()
-
-
-class _EveryQueryInterrupted:
-    """A real connection on which every statement is hit by a Ctrl-C in DuckDB's client."""
-
-    def __init__(self, con) -> None:
-        self._con = con
-
-    def execute(self, sql, *args, **kwargs):
-        raise RuntimeError("Query interrupted")
-
-    sql = execute
-
-    def __getattr__(self, name):
-        return getattr(self._con, name)
 
 
 @pytest.mark.parametrize("call", [
@@ -213,7 +202,7 @@ def test_a_ctrl_c_outside_a_transaction_reaches_python_callers_as_keyboard_inter
     con = ds.connect(str(base_copy))
     try:
         with pytest.raises(KeyboardInterrupt):
-            call(_EveryQueryInterrupted(con))
+            call(_Interrupted(con, lambda q: True))
         assert catalog_problems(con) == []
     finally:
         con.close()
