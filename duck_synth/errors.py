@@ -7,6 +7,7 @@ the CLI can print it as one line and tests can assert it verbatim.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Callable, TypeVar
 
 F = TypeVar("F", bound=Callable)
@@ -69,13 +70,20 @@ class TooManyInvalid(DuckSynthError):
 
 def is_interrupt(exc: BaseException) -> bool:
     """Is ``exc`` a Ctrl-C? DuckDB turns a SIGINT that lands while it runs a statement into
-    ``InterruptException`` or, when it lands in the client (a COMMIT, a result conversion), into a
-    bare ``RuntimeError("Query interrupted")``."""
+    ``InterruptException``; when it lands in the client (a COMMIT, a result conversion), into a
+    bare ``RuntimeError("Query interrupted")``; and when it lands in Python code DuckDB called
+    back (reading a registered Arrow table, a UDF), into an error whose message quotes the
+    ``KeyboardInterrupt``."""
     if isinstance(exc, KeyboardInterrupt):
         return True
-    return type(exc).__name__ == "InterruptException" or (
-        isinstance(exc, RuntimeError) and "query interrupted" in str(exc).lower()
-    )
+    if type(exc).__name__ == "InterruptException":
+        return True
+    if isinstance(exc, RuntimeError) and "query interrupted" in str(exc).lower():
+        return True
+    return type(exc).__module__.startswith(("duckdb", "_duckdb")) and _CALLBACK_INTERRUPT.search(str(exc)) is not None
+
+
+_CALLBACK_INTERRUPT = re.compile(r"(failed|occurred[^:]*): KeyboardInterrupt\b")
 
 
 def as_keyboard_interrupt(exc: BaseException) -> BaseException:

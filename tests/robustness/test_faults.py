@@ -206,3 +206,36 @@ def test_a_ctrl_c_outside_a_transaction_reaches_python_callers_as_keyboard_inter
         assert catalog_problems(con) == []
     finally:
         con.close()
+
+
+class _InterruptedScan:
+    """Arrow data whose reading is hit by a Ctrl-C: DuckDB reports a KeyboardInterrupt raised in a
+    Python callback as "reading the schema of the object registered as ... failed: KeyboardInterrupt"
+    (an InvalidInputException), which once reached the CLI as an error with exit code 1."""
+
+    def __arrow_c_schema__(self):
+        raise KeyboardInterrupt
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        raise KeyboardInterrupt
+
+
+def test_a_ctrl_c_while_duckdb_reads_a_generated_block_is_an_interrupt_and_writes_nothing(base_copy, monkeypatch):
+    from duck_synth import api
+
+    real, calls = api.registered, []
+
+    def hit_second(con, name, data):
+        calls.append(name)
+        return real(con, name, _InterruptedScan() if len(calls) == 2 else data)
+
+    monkeypatch.setattr(api, "registered", hit_second)
+    con = ds.connect(str(base_copy))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ds.generate(con, "gems", n=40_000, seed=3, into="out", replace=True)
+        assert len(calls) == 2  # one block was written before the interrupt
+        assert con.execute("SELECT count(*) FROM out").fetchall() == [(5,)]  # the old table untouched
+        assert catalog_problems(con) == [] and not catalog.in_transaction(con)
+    finally:
+        con.close()
