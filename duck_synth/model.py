@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -150,7 +151,6 @@ class BatchModel(nn.Module):
         given: torch.Tensor | None = None,
         given_mask: torch.Tensor | None = None,
         column_order: list[int] | None = None,
-        stream_rows: int | None = None,
     ) -> torch.Tensor:
         """Sample target tokens for each row of ``context``.
 
@@ -161,79 +161,135 @@ class BatchModel(nn.Module):
 
         Args:
             context: (B, C) context tokens.
-            generator: random source (fixes the output for a seed).
+            generator: random source (fixes the output for a seed). One draw from it keys a
+                stream of uniforms per target; row i takes the i-th of each, so row i's tokens
+                never depend on B (a larger B extends a smaller one).
             given: (B, T) target tokens that are fixed (seed fields); used where ``given_mask``.
             given_mask: (T,) bool, sub-columns taken from ``given`` instead of sampled.
             column_order: order of the batch's columns; given columns must come first.
-            stream_rows: uniforms are drawn this many at a time (>= B) and the first B used,
-                so row i gets the same draws whatever B is: a larger n extends a smaller one.
 
         Returns:
             (B, T) target tokens.
         """
+        if self.training:
+            raise RuntimeError("sample() needs an eval-mode network (call .eval() first)")
         b, dev, h = context.shape[0], context.device, self.cfg.hidden
         order = column_order if column_order is not None else sorted(set(self.cfg.target_groups))
-        ranks = order_ranks(self.cfg.target_groups, order)
-        out = torch.zeros(b, self.n_tgt, dtype=torch.long, device=dev)
-        if given is not None and given_mask is not None:
-            out[:, given_mask] = given[:, given_mask]
-        steps = torch.argsort(ranks).tolist()
-        drawn = [j for j in steps if given_mask is None or not bool(given_mask[j])]
-        # the same draws, in the same order, as one stream per sampled target (row i's draw never depends on b)
-        uniforms = {j: torch.rand(max(b, stream_rows or b), generator=generator, device=dev)[:b] for j in drawn}
-        tables = self._tables(dev)
-        first_drawn = False  # whether steps[0] was drawn already (where the prefix tree stopped)
+        steps = torch.argsort(order_ranks(self.cfg.target_groups, order)).tolist()
+        fixed = set() if given_mask is None else {j for j in steps if bool(given_mask[j])}
+        cols = {j: given[:, j].contiguous() if j in fixed else torch.empty(b, dtype=torch.long, device=dev)
+                for j in steps}
+        key = int(torch.randint(2**62, (1,), generator=generator, device=generator.device).item())
+        uniforms = {j: _uniforms(key, j, b, dev) for j in steps if j not in fixed}
+        plan = _Plan(self, steps, dev)
+        pos, first_drawn = 0, False  # steps taken in the prefix tree; whether it drew the next one too
         if self.n_ctx == 0:  # one state per distinct prefix; `prefix` says which is each row's
-            states, prefix = torch.zeros(1, h, device=dev), torch.zeros(b, dtype=torch.long, device=dev)
-            while steps:
-                j, card = steps[0], self.cfg.target_cards[steps[0]]
+            states = plan.start[None]
+            prefix = torch.zeros(b, dtype=torch.long, device=dev)
+            while pos < len(steps):
+                j, card = steps[pos], self.cfg.target_cards[steps[pos]]
                 if j in uniforms:
-                    out[:, j] = self._draw(states, j, uniforms[j], prefix)
+                    cols[j] = _invert(plan.cdf(states, pos).index_select(0, prefix), uniforms[j], card)
                 if states.shape[0] * card > TREE_STATES:
                     first_drawn = True
                     break
-                states = (states[:, None, :] + tables[self.n_ctx + j][None]).reshape(-1, h)
-                prefix = prefix * card + out[:, j]
-                steps.pop(0)
-            if not steps:
-                return out
+                states = (states[:, None, :] + plan.moves[pos][None]).reshape(-1, h)
+                prefix = prefix * card + cols[j]
+                pos += 1
+            if pos == len(steps):
+                return torch.stack([cols[j] for j in range(self.n_tgt)], 1)
             running = states.index_select(0, prefix)
         else:
-            running = torch.zeros(b, h, device=dev)
+            running = plan.start.expand(b, h).clone()
             for k in range(self.n_ctx):
-                running.add_(tables[k].index_select(0, context[:, k]))
+                running.add_(plan.tables[k].index_select(0, context[:, k]))
         # one state per row from here: a slice of rows goes through all remaining targets before
         # the next, which keeps its activations in cache (1.2-1.4x faster than whole blocks)
         for start in range(0, b, SLICE_ROWS):
             r = slice(start, start + SLICE_ROWS)
             state = running[r]
-            for n_step, j in enumerate(steps):
-                if j in uniforms and not (n_step == 0 and first_drawn):
-                    out[r, j] = self._draw(state, j, uniforms[j][r])
-                if n_step < len(steps) - 1:
-                    state = state + tables[self.n_ctx + j].index_select(0, out[r, j])
-        return out
+            for p in range(pos, len(steps)):
+                j = steps[p]
+                if j in uniforms and not (p == pos and first_drawn):
+                    cols[j][r] = _invert(plan.cdf(state, p), uniforms[j][r], self.cfg.target_cards[j])
+                if p < len(steps) - 1:
+                    state = state + plan.moves[p].index_select(0, cols[j][r])
+        return torch.stack([cols[j] for j in range(self.n_tgt)], 1)
 
-    def _tables(self, dev: torch.device) -> list[torch.Tensor]:
-        """Each input value's projection, one (vocabulary, H) table per input; kept between calls
-        until a parameter changes (an optimizer step or ``load_state_dict`` bumps its version)."""
+    def sampling_weights(self, dev: torch.device) -> dict[str, list[torch.Tensor]]:
+        """What ``sample`` reads, derived from the parameters once and kept until one changes (an
+        optimizer step or ``load_state_dict`` bumps its version):
+
+        - ``tables``: each input value's projection, one (vocabulary, H) table per input;
+        - ``head``: per target, its (H, V) weight cut to its vocabulary, with its bias as one
+          more row (H+1, V), for a matmul over trunk outputs with a column of ones (``addmm``
+          would first copy the bias into every output row).
+        """
         key = (str(dev), tuple(p._version for p in self.parameters()))
-        cached = self.__dict__.get("_sampling_tables")
-        if cached is not None and cached[0] == key and not self.training:
+        cached = self.__dict__.get("_sampling_weights")
+        if cached is not None and cached[0] == key:
             return cached[1]
         cards = list(self.cfg.context_cards) + list(self.cfg.target_cards)
-        tables = [self.contributions(torch.arange(c, device=dev)[:, None], k)[:, 0] for k, c in enumerate(cards)]
-        if not self.training:  # token dropout makes training-mode tables random
-            self.__dict__["_sampling_tables"] = (key, tables)
-        return tables
+        weights = {
+            "tables": [self.contributions(torch.arange(c, device=dev)[:, None], k)[:, 0] for k, c in enumerate(cards)],
+            "head": [torch.cat([self.head_w[j, :, :c], self.head_b[j, :c][None]]).contiguous()
+                     for j, c in enumerate(self.cfg.target_cards)],
+        }
+        self.__dict__["_sampling_weights"] = (key, weights)
+        return weights
 
-    def _draw(self, states: torch.Tensor, j: int, u: torch.Tensor, prefix: torch.Tensor | None = None) -> torch.Tensor:
-        """Tokens of target ``j`` by inverse CDF: one uniform ``u`` per row; ``states`` are per row,
-        or per prefix with ``prefix`` mapping rows to them."""
-        card = self.cfg.target_cards[j]
-        z = self.trunk(states, j)
-        weights = torch.addmm(self.head_b[j, :card], z, self.head_w[j, :, :card])
-        cdf = weights.sub_(weights.amax(-1, keepdim=True)).exp_().cumsum_(-1)  # unnormalised
-        if prefix is not None:
-            cdf = cdf.index_select(0, prefix)
-        return torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).squeeze(1).clamp_(max=card - 1)
+
+class _Plan:
+    """One ``sample`` call's view of the network, in the order its targets are drawn.
+
+    A row's state before step ``p`` already holds the bias ``b1`` of the target drawn at ``p``:
+    ``moves[p]`` (the projection table of that target's tokens plus the change of bias to the
+    next target) carries it from one step to the next, so no step adds a bias by itself.
+    """
+
+    def __init__(self, net: BatchModel, steps: list[int], dev: torch.device):
+        w = net.sampling_weights(dev)
+        self.net, self.steps, self.tables, self.head = net, steps, w["tables"], w["head"]
+        b1 = net.b1
+        self.start = b1[steps[0]].clone()
+        self.moves = [w["tables"][net.n_ctx + j] + (b1[steps[p + 1]] - b1[j] if p + 1 < len(steps) else 0)
+                      for p, j in enumerate(steps)]
+        self.exact_max = dev.type != "cpu"  # a per-row max is a pass over the logits on CPU; free on a GPU
+        self._outputs: dict[int, torch.Tensor] = {}
+
+    def _output(self, rows: int, dev: torch.device) -> torch.Tensor:
+        """A (rows, H+1) buffer whose last column is 1, for trunk outputs (reused across steps)."""
+        if rows not in self._outputs:
+            self._outputs[rows] = torch.ones(rows, self.net.cfg.hidden + 1, device=dev)
+        return self._outputs[rows]
+
+    def cdf(self, state: torch.Tensor, p: int) -> torch.Tensor:
+        """Unnormalised CDF over the vocabulary of the target drawn at step ``p``, one row per state
+        (``forward``'s trunk and head in eval mode)."""
+        net, h, j = self.net, self.net.cfg.hidden, self.steps[p]
+        out = self._output(state.shape[0], state.device)
+        z1 = F.gelu(F.layer_norm(state, (h,), net.norm.weight, net.norm.bias, net.norm.eps))
+        torch.add(F.gelu(torch.addmm(net.b2[j], z1, net.w2[j])), z1, out=out[:, :h])
+        logits = torch.mm(out, self.head[j])
+        if self.exact_max:
+            return logits.sub_(logits.amax(-1, keepdim=True)).exp_().cumsum_(-1)
+        # without a per-row max, exp of the logits is exact unless one overflows or all of a row underflow
+        cdf = logits.exp_().cumsum_(-1)
+        total = cdf[:, -1]
+        fine = (total > 1e-30) & (total < math.inf)
+        if not bool(fine.all()):
+            bad = fine.logical_not_().nonzero().squeeze(1)
+            redo = torch.mm(out.index_select(0, bad), self.head[j])
+            cdf.index_copy_(0, bad, redo.sub_(redo.amax(-1, keepdim=True)).exp_().cumsum_(-1))
+        return cdf
+
+
+def _uniforms(key: int, j: int, rows: int, dev: torch.device) -> torch.Tensor:
+    """The first ``rows`` uniforms of target ``j``'s stream under ``key``."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([key, j])))
+    return torch.from_numpy(rng.random(rows, dtype=np.float32)).to(dev)
+
+
+def _invert(cdf: torch.Tensor, u: torch.Tensor, card: int) -> torch.Tensor:
+    """Tokens by inverse CDF: one uniform per row of an unnormalised ``cdf``."""
+    return torch.searchsorted(cdf, (u * cdf[:, -1])[:, None]).squeeze(1).clamp_(max=card - 1)

@@ -59,8 +59,7 @@ def sample_tokens(
             mask = torch.as_tensor(np.repeat([c in given for c in batch.targets], widths), device=device)
             first = [i for i, c in enumerate(batch.targets) if c in given]
             order = first + [i for i in range(len(batch.targets)) if i not in first]
-        tokens = net.sample(torch.as_tensor(ctx, device=device), generator, given_t, mask, order,
-                            stream_rows=CHUNK_ROWS).cpu().numpy()
+        tokens = net.sample(torch.as_tensor(ctx, device=device), generator, given_t, mask, order).cpu().numpy()
         for c, piece in zip(batch.targets, np.split(tokens, np.cumsum(widths)[:-1], axis=1)):
             out[c] = piece
     return out
