@@ -30,8 +30,8 @@ from . import __version__, encoders
 from ._wire import read_message, write_message
 from .artifacts import BatchArtifact, ColumnSpec, TrainedModel, load_model, save_batch
 from .catalog import (
-    Relation, ensure_schema, fetch_one, has_schema, table_exists, quote, registered, resolve_relation, target_name,
-    transaction,
+    Relation, catalog_state, ensure_schema, fetch_one, has_schema, quote, registered, resolve_relation, table_exists,
+    target_name, transaction,
 )
 from .context import choose_context
 from .errors import (
@@ -775,13 +775,14 @@ def generate(
     seed = fresh_seed() if seed is None else int(seed)
     max_invalid = check_max_invalid(max_invalid)
     dev = resolve_device(device)
-    tm = load_model(con, _check_name(model, "model"), dev)
+    state = catalog_state(con)
+    tm = load_model(con, _check_name(model, "model"), dev, state=state)
     if seeds is not None:
         check_seeds(con, tm.name, [(c, t) for c, t in tm.source_columns if c in tm.columns], seeds)
     seed_frame = read_seeds(con, tm, seeds) if seeds is not None else None
     n = seed_frame.height if seed_frame is not None else _check_n(n)
-    ensure_captured(con, tm.name)
-    rules = load_rules(con, tm.name, tm.source_columns)
+    stored = ensure_captured(con, tm.name, state)
+    rules = load_rules(con, tm.name, tm.source_columns, state, stored)
     start = time.perf_counter()
 
     def chunks() -> Iterator[pa.Table]:

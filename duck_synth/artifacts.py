@@ -10,7 +10,7 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from safetensors.torch import load as load_safetensors
@@ -19,6 +19,9 @@ from safetensors.torch import save as save_safetensors
 from . import __version__, encoders
 from .errors import ArtifactError, ModelNotFound
 from .model import BatchModel, ModelConfig
+
+if TYPE_CHECKING:
+    from .catalog import CatalogState
 
 FORMAT_VERSION = 1
 """Bumped whenever stored artifacts change incompatibly; older models are then refused."""
@@ -158,11 +161,15 @@ def _remember(key: tuple, art: BatchArtifact) -> None:
             _loaded.popitem(last=False)
 
 
-def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu", partial: bool = False) -> TrainedModel:
+def load_model(
+    con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu", partial: bool = False,
+    state: CatalogState | None = None,
+) -> TrainedModel:
     """Rebuild a trained model from the duck_synth tables.
 
     With ``partial``, a planned model with only some batches trained loads too (just those
-    batches); the gretel-compatible layer generates batch by batch that way.
+    batches); the gretel-compatible layer generates batch by batch that way. ``state`` (from
+    ``catalog_state``) spares the query for whether the duck_synth tables exist.
 
     Raises:
         ModelNotFound: no trained model of that name.
@@ -171,7 +178,7 @@ def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu", p
     from .catalog import fetch_one, has_schema
 
     row = None
-    if has_schema(con):
+    if has_schema(con, state):
         row = fetch_one(con, "SELECT source_table, status FROM duck_synth.models WHERE model = ?", [name])
     if row is None or (row[1] != "trained" and not (partial and row[1] == "planned")):
         known = trained_models(con)
@@ -184,10 +191,9 @@ def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu", p
         [name],
     ).fetchall()
     specs = {}
-    for col, ordinal, dtype, kind, state in cols:
-        if state is not None:
-            _, st = encoders.state_from_json(state)
-            specs[col] = ColumnSpec(col, ordinal, dtype, kind, st)
+    for col, ordinal, dtype, kind, text in cols:
+        if text is not None:
+            specs[col] = ColumnSpec(col, ordinal, dtype, kind, _encoder_state(text))
     batches = _load_batches(con, name, device)
     if not batches:
         if partial:
@@ -197,6 +203,21 @@ def load_model(con: duckdb.DuckDBPyConnection, name: str, device: str = "cpu", p
     if missing:
         raise ArtifactError(f"model {name!r}: encoder state missing for columns {missing!r}")
     return TrainedModel(name, row[0], [(c[0], c[2]) for c in cols], specs, batches)
+
+
+_STATES: dict[str, Any] = {}
+_STATES_MAX = 4096
+
+
+def _encoder_state(text: str) -> Any:
+    """The encoder state stored as ``text``, parsed once per distinct text (states are frozen and
+    never changed after loading, so models loaded from the same text may share one)."""
+    state = _STATES.get(text)
+    if state is None:
+        if len(_STATES) >= _STATES_MAX:
+            _STATES.clear()
+        state = _STATES[text] = encoders.state_from_json(text)[1]
+    return state
 
 
 def trained_models(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 
 from .artifacts import trained_models
 from .catalog import (
-    Relation, atomic, ensure_schema, fetch_one, has_schema, load_sql, quote, registered, resolve_relation,
+    CatalogState, Relation, atomic, ensure_schema, fetch_one, has_schema, load_sql, quote, registered, resolve_relation,
     target_name,
 )
 from .errors import DuckSynthError, InvalidArgument, ModelNotFound, TableNotFound, TooManyInvalid, interruptible
@@ -79,8 +79,10 @@ def model_columns(con: duckdb.DuckDBPyConnection, model: str, trained: bool = Tr
         "SELECT column_name, duckdb_type FROM duck_synth.columns WHERE model = ? ORDER BY ordinal", [model]).fetchall()]
 
 
-def has_rules_table(con: duckdb.DuckDBPyConnection) -> bool:
+def has_rules_table(con: duckdb.DuckDBPyConnection, state: CatalogState | None = None) -> bool:
     """True when duck_synth.rules exists (databases from before rules existed lack it)."""
+    if state is not None:
+        return "rules" in state.tables
     row = fetch_one(
         con,
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'duck_synth' AND table_name = 'rules'"
@@ -306,25 +308,33 @@ class RuleSet:
         return [f"({r.expression}) IS FALSE AS {quote(alias_prefix + str(i))}" for i, r in enumerate(self.rules)]
 
 
-def _stored_rules(con: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str, str, bool]]:
-    if not has_rules_table(con):
+StoredRules = list[tuple[str, str, str, bool]]
+"""Rows of duck_synth.rules for one model: (rule, predicate, origin, enabled)."""
+
+
+def _stored_rules(con: duckdb.DuckDBPyConnection, model: str, state: CatalogState | None = None) -> StoredRules:
+    if not has_rules_table(con, state):
         return []
     return [tuple(r) for r in con.execute(
         "SELECT rule, predicate, origin, enabled FROM duck_synth.rules WHERE model = ? ORDER BY created_at, rule",
         [model]).fetchall()]
 
 
-def load_rules(con: duckdb.DuckDBPyConnection, model: str, columns: list[tuple[str, str]] | None = None) -> RuleSet:
+def load_rules(
+    con: duckdb.DuckDBPyConnection, model: str, columns: list[tuple[str, str]] | None = None,
+    state: CatalogState | None = None, stored: StoredRules | None = None,
+) -> RuleSet:
     """The enabled rules of ``model``, compiled. Never writes.
 
     A model whose source rules were never captured (trained before capture existed, or read
-    through a read-only connection) gets them derived on the fly.
+    through a read-only connection) gets them derived on the fly. ``state`` and ``stored``
+    (what ``ensure_captured`` returned) spare the queries that would read them again.
 
     Raises:
         InvalidRule: a stored rule (e.g. inserted with plain SQL) is not a valid predicate.
     """
     columns = model_columns(con, model) if columns is None else columns
-    stored = _stored_rules(con, model)
+    stored = _stored_rules(con, model, state) if stored is None else stored
     rows = [(n, p, o) for n, p, o, enabled in stored if enabled]
     if not any(o in CAPTURED for _, _, o, _ in stored):
         names = {n for n, *_ in stored}
@@ -535,27 +545,39 @@ def capture_source_rules(con: duckdb.DuckDBPyConnection, model: str, relation: R
     return [r[0] for r in rows]
 
 
-def is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
+def is_read_only(con: duckdb.DuckDBPyConnection, state: CatalogState | None = None) -> bool:
+    if state is not None:
+        return state.read_only
     row = fetch_one(con, "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()")
     return bool(row and row[0])
 
 
-def ensure_captured(con: duckdb.DuckDBPyConnection, model: str) -> None:
+def ensure_captured(con: duckdb.DuckDBPyConnection, model: str, state: CatalogState | None = None) -> StoredRules | None:
     """Capture the source rules of a model that has none stored yet, when the database is writable.
 
     Models trained before capture ran at training get their rules on first use. Disable a
     captured rule (``enabled = false``) rather than deleting it: a model with no captured
     rules at all is captured again.
+
+    Returns:
+        The model's stored rules when they were read and left as they are (``load_rules``
+        takes them), else None.
     """
     try:
-        if is_read_only(con) or any(o in CAPTURED for _, _, o, _ in _stored_rules(con, model)):
-            return
+        if is_read_only(con, state):
+            return None
+        stored = _stored_rules(con, model, state)
+        if any(o in CAPTURED for _, _, o, _ in stored):
+            return stored
         status = fetch_one(con, "SELECT status FROM duck_synth.models WHERE model = ?", [model])
         if status and status[0] == "trained":
             with atomic(con):  # the old captured rules are deleted and the new ones inserted together
                 capture_source_rules(con, model)
+            return None
+        return stored
     except duckdb.Error as exc:  # e.g. inside an aborted transaction: rules are then derived on the fly
         log.debug("could not capture rules of model %r: %s", model, exc)
+        return None
 
 
 # --- rejecting and resampling generated records ---------------------------------------------

@@ -284,6 +284,7 @@ def test_read_only_database_derives_rules_without_writing(con, tmp_path, diamond
     try:
         assert ro.execute("SELECT count(*) FROM duck_synth.rules WHERE model = 'fresh'").fetchall() == [(0,)]
         assert ro.execute("SELECT max(carat) < 2 FROM synth_fresh(500, seed := 1)").fetchall() == [(True,)]
+        assert ds.generate(ro, "fresh", n=500, seed=2)["carat"].max() < 2  # Python too: derived, not written
         summary = ds.validate(ro, "fresh", "fresh")
         assert "fresh_carat_check" in summary.by_rule and summary.ok
     finally:
