@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/sampler_ab.py ed81e4c            # diamonds, 3 epochs, 8 x 16,384 rows
     .venv/bin/python benchmarks/sampler_ab.py ed81e4c --dataset mlc_churn --blocks 16
 
-Trains one model (full dataset, seed 0), then alternates the two samplers (``BatchModel.sample``
-of ``REV:duck_synth/model.py`` and of the working tree) over the same blocks and seeds, three
+Trains one model (full dataset, seed 0), then alternates the two samplers (``BatchModel``'s methods
+from ``REV:duck_synth/model.py`` and from the working tree) over the same blocks and seeds, three
 rounds each, and prints rows/s of each and the share of identical tokens. Only the network's
 sampling is timed (``sampling.sample_tokens``), not decoding or DuckDB.
 """
@@ -29,8 +29,14 @@ from duck_synth.datasets import load
 from duck_synth.model import BatchModel
 
 
-def _sampler_at(rev: str):
-    """``BatchModel.sample`` as defined in ``rev``'s duck_synth/model.py."""
+def _methods(cls) -> dict:
+    """The functions a class defines itself (``sample`` and whatever it calls on ``self``)."""
+    return {name: fn for name, fn in vars(cls).items() if callable(fn) and not name.startswith("__")}
+
+
+def _sampler_at(rev: str) -> dict:
+    """``BatchModel``'s methods as defined in ``rev``'s duck_synth/model.py (the sampler and its
+    helpers; module-level helpers resolve in that file)."""
     text = subprocess.run(["git", "show", f"{rev}:duck_synth/model.py"], check=True, capture_output=True,
                           text=True).stdout
     path = Path(tempfile.mkdtemp()) / "model_at_rev.py"
@@ -39,11 +45,12 @@ def _sampler_at(rev: str):
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up while being built
     spec.loader.exec_module(module)
-    return module.BatchModel.sample
+    return _methods(module.BatchModel)
 
 
-def _run(tm, sample, blocks: int) -> tuple[list[dict[str, np.ndarray]], float]:
-    BatchModel.sample = sample
+def _run(tm, methods: dict, blocks: int) -> tuple[list[dict[str, np.ndarray]], float]:
+    for name, fn in methods.items():
+        setattr(BatchModel, name, fn)
     gen = torch.Generator().manual_seed(0)
     start = time.perf_counter()
     out = [sampling.sample_tokens(tm, sampling.CHUNK_ROWS, gen, {}, "cpu") for _ in range(blocks)]
@@ -63,7 +70,7 @@ def main() -> None:
     con.execute("CREATE TABLE t AS SELECT * FROM src")
     ds.train(con, "t", epochs=args.epochs, seed=0, holdout=0)
     tm = load_model(con, "t")
-    baseline, current = _sampler_at(args.rev), BatchModel.sample
+    baseline, current = _sampler_at(args.rev), _methods(BatchModel)
     rates: dict[str, list[float]] = {"baseline": [], "current": []}
     for _ in range(3):
         old, rate_old = _run(tm, baseline, args.blocks)
