@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -36,7 +35,7 @@ from .catalog import (
 from .context import choose_context
 from .errors import (
     DatabaseLocked, DuckSynthError, EmptyTable, InvalidArgument, ModelExists, ModelNotFound, TableExists,
-    UnsupportedColumnType, interruptible,
+    UnsupportedColumnType, interruptible, warn_caller,
 )
 from .encoders.text import READ_CHARS
 from .model import INPUT_DROPOUT, TOKEN_DROPOUT, BatchModel, ModelConfig
@@ -381,7 +380,7 @@ def _train_planned(con, model: str, relation: Relation, table: str, n_rows: int,
         msg = f"table {table!r}: skipping columns of unsupported types (output has them as NULL): " + ", ".join(
             f"{c!r} ({profile[c].duckdb_type})" for c in skipped)
         log.warning(msg)
-        warnings.warn(msg, stacklevel=3)
+        warn_caller(msg)
     names = [c for b in batches for c in b]
     specs = [(c, profile[c].duckdb_type, profile[c].encoder) for c in names]
     frame = _read_source(con, relation, specs, n_rows, tc)

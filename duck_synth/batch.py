@@ -32,7 +32,6 @@ import re
 import shutil
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +46,7 @@ from . import api
 from .artifacts import TrainedModel, load_model
 from .catalog import ensure_schema, fetch_one, quote, registered, transaction
 from .encoders.text import TextEncoder
-from .errors import ArtifactError, DuckSynthError, InvalidArgument, ModelExists, TooManyInvalid
+from .errors import ArtifactError, DuckSynthError, InvalidArgument, ModelExists, TooManyInvalid, warn_caller
 from .planning import read_batches
 from .rules import (
     Checked, InvalidBudget, InvalidRule, Rule, RuleSet, add_rule, check_max_invalid, compile_predicate, load_rules,
@@ -537,7 +536,7 @@ class Batch:
             msg = f"{self._name}: validator {getattr(fn, '__name__', type(fn).__name__)!r} cannot be saved ({why});" \
                   " it is used in this session only"
             log.warning(msg)
-            warnings.warn(msg, stacklevel=3)
+            warn_caller(msg)
             return
         self._save_validator({"python": ref})
 
@@ -585,7 +584,7 @@ class Batch:
         if why:
             msg = f"{self._name}: saved validator {ref!r} {why}; using the default"
             log.warning(msg)
-            warnings.warn(msg, stacklevel=2)
+            warn_caller(msg)
 
     def _line_check(self, table: pa.Table, valid: np.ndarray) -> tuple[np.ndarray, list[GenText]]:
         """Run the custom validator on this batch's line of each still-valid record."""

@@ -7,7 +7,10 @@ the CLI can print it as one line and tests can assert it verbatim.
 from __future__ import annotations
 
 import functools
+import os
 import re
+import sys
+import warnings
 from typing import Callable, TypeVar
 
 F = TypeVar("F", bound=Callable)
@@ -107,3 +110,15 @@ def interruptible(fn: F) -> F:
             raise as_keyboard_interrupt(exc)  # noqa: B904 - the cause is set
 
     return wrapper  # type: ignore[return-value]
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` pointing at the user's line: the first frame outside duck_synth, however
+    deep the call (a fixed ``stacklevel`` broke when ``interruptible`` added a frame)."""
+    frame, level = sys._getframe(1), 2  # stacklevel 2 is the frame that called warn_caller
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from collections import Counter
 
 import duckdb
 
 from .catalog import load_sql
-from .errors import InvalidArgument, InvalidPlan
+from .errors import InvalidArgument, InvalidPlan, warn_caller
 
 log = logging.getLogger(__name__)
 
@@ -96,5 +95,5 @@ def read_batches(con: duckdb.DuckDBPyConnection, model: str) -> list[list[str]]:
     if left_out:
         msg = f"model {model!r}: columns in no batch are not synthesized: {', '.join(map(repr, left_out))}"
         log.warning(msg)
-        warnings.warn(msg, stacklevel=3)
+        warn_caller(msg)
     return [batches[i] for i in sorted(batches)]

@@ -35,8 +35,9 @@ def test_plan_lives_in_sql_and_user_edits_are_trained(wide):
     ds.plan(wide, "wide", batch_size=17)
     wide.execute("UPDATE duck_synth.batches SET batch_index = 1 WHERE column_name IN ('c15', 'c16')")
     wide.execute("DELETE FROM duck_synth.batches WHERE column_name = 'c14'")
-    with pytest.warns(UserWarning, match="'c14'"):
+    with pytest.warns(UserWarning, match="'c14'") as caught:
         result = ds.train(wide, "wide", epochs=1)
+    assert caught[0].filename == __file__
     assert sizes(result.batches) == [14, 2]
     stored = wide.execute("SELECT batch_index, count(*) FROM duck_synth.artifacts GROUP BY ALL ORDER BY 1").fetchall()
     assert [r[0] for r in stored] == [0, 1]
