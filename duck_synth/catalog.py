@@ -227,8 +227,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 @dataclass(frozen=True)
 class CatalogState:
     """Which duck_synth tables the current database holds and whether it is read-only, asked in one
-    query: generation needs all three answers (has_schema, has_rules_table, is_read_only), and
-    each alone costs a scan of DuckDB's catalog (about 1.5 ms)."""
+    query. ``has_schema``, ``rules.has_rules_table`` and ``rules.is_read_only`` answer from it;
+    generation asks once and passes it to all three (each query scans DuckDB's catalog, about 1.5 ms)."""
 
     tables: frozenset[str]
     read_only: bool
@@ -247,15 +247,7 @@ def catalog_state(con: duckdb.DuckDBPyConnection) -> CatalogState:
 
 def has_schema(con: duckdb.DuckDBPyConnection, state: CatalogState | None = None) -> bool:
     """True when this database already holds duck_synth metadata."""
-    if state is not None:
-        return "models" in state.tables
-    row = fetch_one(
-        con,
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'models'"
-        " AND database_name = current_database()",
-        [SCHEMA],
-    )
-    return bool(row[0])
+    return "models" in (state or catalog_state(con)).tables
 
 
 @contextlib.contextmanager

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 
 from .artifacts import trained_models
 from .catalog import (
-    CatalogState, Relation, atomic, ensure_schema, fetch_one, has_schema, load_sql, quote, registered, resolve_relation,
+    CatalogState, Relation, atomic, catalog_state, ensure_schema, fetch_one, has_schema, load_sql, quote, registered, resolve_relation,
     target_name,
 )
 from .errors import DuckSynthError, InvalidArgument, ModelNotFound, TableNotFound, TooManyInvalid, interruptible
@@ -81,14 +81,7 @@ def model_columns(con: duckdb.DuckDBPyConnection, model: str, trained: bool = Tr
 
 def has_rules_table(con: duckdb.DuckDBPyConnection, state: CatalogState | None = None) -> bool:
     """True when duck_synth.rules exists (databases from before rules existed lack it)."""
-    if state is not None:
-        return "rules" in state.tables
-    row = fetch_one(
-        con,
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'duck_synth' AND table_name = 'rules'"
-        " AND database_name = current_database()",
-    )
-    return bool(row[0])
+    return "rules" in (state or catalog_state(con)).tables
 
 
 # --- compiling a predicate ------------------------------------------------------------------
@@ -303,9 +296,10 @@ class RuleSet:
         key = tuple(columns)
         return [_arrow_check_for(r.predicate, key) for r in self.rules]
 
-    def flags_sql(self, alias_prefix: str = "duck_synth_fail_") -> list[str]:
-        """One ``(<expr>) IS FALSE AS "<prefix>i"`` select item per rule."""
-        return [f"({r.expression}) IS FALSE AS {quote(alias_prefix + str(i))}" for i, r in enumerate(self.rules)]
+    def flags_sql(self, alias_prefix: str = "duck_synth_fail_", only: list[int] | None = None) -> list[str]:
+        """One ``(<expr>) IS FALSE AS "<prefix>i"`` select item per rule (or per rule in ``only``)."""
+        return [f"({self.rules[i].expression}) IS FALSE AS {quote(alias_prefix + str(i))}"
+                for i in (range(len(self.rules)) if only is None else only)]
 
 
 StoredRules = list[tuple[str, str, str, bool]]
@@ -546,10 +540,7 @@ def capture_source_rules(con: duckdb.DuckDBPyConnection, model: str, relation: R
 
 
 def is_read_only(con: duckdb.DuckDBPyConnection, state: CatalogState | None = None) -> bool:
-    if state is not None:
-        return state.read_only
-    row = fetch_one(con, "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()")
-    return bool(row and row[0])
+    return (state or catalog_state(con)).read_only
 
 
 def ensure_captured(con: duckdb.DuckDBPyConnection, model: str, state: CatalogState | None = None) -> StoredRules | None:
@@ -626,9 +617,8 @@ def check_typed(cur: duckdb.DuckDBPyConnection, rules: RuleSet, checks: list[Arr
             failed[:, i] = check(table)
     if in_sql:
         view = f"duck_synth_typed_{uuid.uuid4().hex}"
-        flags = ", ".join(f"({rules.rules[i].expression}) IS FALSE" for i in in_sql)
         with registered(cur, view, table):
-            out = _run_rules(cur, rules, f"SELECT {flags} FROM {quote(view)}")
+            out = _run_rules(cur, rules, f"SELECT {', '.join(rules.flags_sql(only=in_sql))} FROM {quote(view)}")
         for k, i in enumerate(in_sql):
             failed[:, i] = out.column(k).to_numpy(zero_copy_only=False).astype(bool)
     return Checked(table, failed)
