@@ -48,13 +48,13 @@ def _sampler_at(rev: str) -> dict:
     return _methods(module.BatchModel)
 
 
-def _run(tm, methods: dict, blocks: int) -> tuple[list[dict[str, np.ndarray]], float]:
+def _run(tm, methods: dict, blocks: int, rows: int = sampling.CHUNK_ROWS) -> tuple[list[dict[str, np.ndarray]], float]:
     for name, fn in methods.items():
         setattr(BatchModel, name, fn)
     gen = torch.Generator().manual_seed(0)
     start = time.perf_counter()
-    out = [sampling.sample_tokens(tm, sampling.CHUNK_ROWS, gen, {}, "cpu") for _ in range(blocks)]
-    return out, blocks * sampling.CHUNK_ROWS / (time.perf_counter() - start)
+    out = [sampling.sample_tokens(tm, rows, gen, {}, "cpu") for _ in range(blocks)]
+    return out, blocks * rows / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="diamonds")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--blocks", type=int, default=8)
+    parser.add_argument("--rows", type=int, default=sampling.CHUNK_ROWS, help="rows per block")
     args = parser.parse_args()
     torch.set_num_threads(2)
     con = ds.connect()
@@ -73,15 +74,15 @@ def main() -> None:
     baseline, current = _sampler_at(args.rev), _methods(BatchModel)
     rates: dict[str, list[float]] = {"baseline": [], "current": []}
     for _ in range(3):
-        old, rate_old = _run(tm, baseline, args.blocks)
-        new, rate_new = _run(tm, current, args.blocks)
+        old, rate_old = _run(tm, baseline, args.blocks, args.rows)
+        new, rate_new = _run(tm, current, args.blocks, args.rows)
         rates["baseline"].append(rate_old)
         rates["current"].append(rate_new)
     same = np.mean([np.mean(o[c] == n[c]) for o, n in zip(old, new) for c in o])
     b, c = np.median(rates["baseline"]), np.median(rates["current"])
     print(f"{args.dataset}: {args.rev} {b:,.0f} rows/s, working tree {c:,.0f} rows/s ({c / b:.2f}x);"
           f" identical tokens {same:.4%} (median of 3 alternating rounds of {args.blocks} x"
-          f" {sampling.CHUNK_ROWS:,} rows)")
+          f" {args.rows:,} rows)")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
@@ -88,7 +89,10 @@ def save_batch(con: duckdb.DuckDBPyConnection, model: str, art: BatchArtifact) -
     net = BatchModel(art.model.cfg)
     net.load_state_dict(state)
     device = "cuda" if next(art.model.parameters()).device.type == "cuda" else "cpu"
-    _remember((*key, device), BatchArtifact(art.index, art.targets, art.context, net.to(device).eval()))
+    net = net.to(device).eval()
+    with torch.no_grad():
+        net.sampling_weights(torch.device(device))  # and with its sampling tables already derived
+    _remember((*key, device), BatchArtifact(art.index, art.targets, art.context, net))
 
 
 def _load_batch(model: str, index: int, config: str, weights: bytes, sha: str, device: str) -> BatchArtifact:

@@ -213,7 +213,7 @@ class BatchModel(nn.Module):
                 if j in uniforms and not (p == pos and first_drawn):
                     cols[j][r] = _invert(plan.cdf(state, p), uniforms[j][r], self.cfg.target_cards[j])
                 if p < len(steps) - 1:
-                    state = state + plan.moves[p].index_select(0, cols[j][r])
+                    state.add_(plan.moves[p].index_select(0, cols[j][r]))  # rows of `running`, ours alone
         return torch.stack([cols[j] for j in range(self.n_tgt)], 1)
 
     def sampling_weights(self, dev: torch.device) -> dict[str, list[torch.Tensor]]:
@@ -268,20 +268,24 @@ class _Plan:
         (``forward``'s trunk and head in eval mode)."""
         net, h, j = self.net, self.net.cfg.hidden, self.steps[p]
         out = self._output(state.shape[0], state.device)
-        z1 = F.gelu(F.layer_norm(state, (h,), net.norm.weight, net.norm.bias, net.norm.eps))
-        torch.add(F.gelu(torch.addmm(net.b2[j], z1, net.w2[j])), z1, out=out[:, :h])
+        z1 = _gelu_(F.layer_norm(state, (h,), net.norm.weight, net.norm.bias, net.norm.eps))
+        torch.add(_gelu_(torch.addmm(net.b2[j], z1, net.w2[j])), z1, out=out[:, :h])
         logits = torch.mm(out, self.head[j])
         if self.exact_max:
             return logits.sub_(logits.amax(-1, keepdim=True)).exp_().cumsum_(-1)
         # without a per-row max, exp of the logits is exact unless one overflows or all of a row underflow
         cdf = logits.exp_().cumsum_(-1)
         total = cdf[:, -1]
-        fine = (total > 1e-30) & (total < math.inf)
-        if not bool(fine.all()):
-            bad = fine.logical_not_().nonzero().squeeze(1)
+        low, high = torch.aminmax(total)
+        if not (float(low) > 1e-30 and float(high) < math.inf):
+            bad = ((total > 1e-30) & (total < math.inf)).logical_not_().nonzero().squeeze(1)
             redo = torch.mm(out.index_select(0, bad), self.head[j])
             cdf.index_copy_(0, bad, redo.sub_(redo.amax(-1, keepdim=True)).exp_().cumsum_(-1))
         return cdf
+
+
+_gelu_ = torch._C._nn.gelu_
+"""GELU in place: the sampler's activations are its own, so it spares a tensor per step."""
 
 
 def _uniforms(key: int, j: int, rows: int, dev: torch.device) -> torch.Tensor:
