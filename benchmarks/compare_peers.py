@@ -10,6 +10,9 @@ Runs in the peers' environment (``bash benchmarks/setup_peers.sh``), which has S
 mostlyai-engine; ``duck_synth`` and ``independent`` also run in the dev venv.
 TabularARGN's training is capped by ``--argn-minutes`` (default 10 per dataset): with the
 engine's own default (100 epochs, early stopping) it takes hours on diamonds with 2 CPU cores.
+Generation speed comes in two columns: ``gen_rows/s``, the scored call right after fitting (it
+pays each system's first-call costs in the process), and ``gen_warm_rows/s``, the median of
+``--gen-repeats`` further calls with other seeds, timed the same way for every system.
 
     benchmarks/.venv-peers/bin/python benchmarks/compare_peers.py       # all datasets, default systems
     benchmarks/.venv-peers/bin/python benchmarks/compare_peers.py \\
@@ -71,7 +74,8 @@ class Row:
     utility: float = math.nan
     min_num_shape: float = math.nan  # worst numeric/datetime column's shape score (bar: >= 0.95)
     fit_s: float = math.nan
-    rows_per_s: float = math.nan
+    rows_per_s: float = math.nan  # the first (scored) call after fitting
+    warm_rows_per_s: float = math.nan  # median of --gen-repeats further calls, other seeds
     error: str = ""
 
 
@@ -223,6 +227,11 @@ def run_system(system: System, dataset: str, train, holdout, args) -> Row:
         start = time.perf_counter()
         synth = generate(train.height, args.seed + 1)
         gen_s = time.perf_counter() - start
+        warm = []
+        for k in range(args.gen_repeats):  # timed only; each system in the same way
+            start = time.perf_counter()
+            generate(train.height, args.seed + 2 + k)
+            warm.append(train.height / (time.perf_counter() - start))
     except Exception as exc:  # one broken system must not sink the whole comparison
         log.error("%s / %s failed:\n%s", dataset, system.name, traceback.format_exc())
         return Row(dataset, system.name, train.height, error=f"{type(exc).__name__}: {exc}"[:120])
@@ -235,7 +244,8 @@ def run_system(system: System, dataset: str, train, holdout, args) -> Row:
     util = utility(train, holdout, synth, datasets.DATASETS[dataset].target, seed=args.seed)
     return Row(dataset, system.name, train.height, fid.score, fid.shape_score, fid.pair_score,
                prv.exact_copy_rate, prv.holdout_copy_rate, prv.dcr_share, auc, util.ratio,
-               min_numeric_shape(fid, train), fit_s, synth.height / gen_s if gen_s > 0 else math.inf)
+               min_numeric_shape(fid, train), fit_s, synth.height / gen_s if gen_s > 0 else math.inf,
+               float(np.median(warm)) if warm else math.nan)
 
 
 def min_numeric_shape(fid, train: pl.DataFrame) -> float:
@@ -267,7 +277,8 @@ def load_split(name: str, args) -> tuple[pl.DataFrame, pl.DataFrame]:
 # Output
 
 COLUMNS = ["dataset", "system", "n_train", "fidelity", "shape", "pair", "exact_copy",
-           "holdout_copy", "dcr_share", "detect_auc", "utility", "min_num_shape", "fit_s", "gen_rows/s"]
+           "holdout_copy", "dcr_share", "detect_auc", "utility", "min_num_shape", "fit_s", "gen_rows/s",
+           "gen_warm_rows/s"]
 
 
 def _fmt(value: float, spec: str) -> str:
@@ -280,7 +291,8 @@ def cells(row: Row) -> list[str]:
     return [row.dataset, row.system, str(row.n_train), _fmt(row.score, ".4f"), _fmt(row.shape, ".4f"),
             _fmt(row.pair, ".4f"), _fmt(row.exact_copy, ".4f"), _fmt(row.holdout_copy, ".4f"),
             _fmt(row.dcr_share, ".3f"), _fmt(row.detection, ".3f"), _fmt(row.utility, ".3f"),
-            _fmt(row.min_num_shape, ".3f"), _fmt(row.fit_s, ".1f"), _fmt(row.rows_per_s, ",.0f")]
+            _fmt(row.min_num_shape, ".3f"), _fmt(row.fit_s, ".1f"), _fmt(row.rows_per_s, ",.0f"),
+            _fmt(row.warm_rows_per_s, ",.0f")]
 
 
 def text_table(rows: list[Row]) -> str:
@@ -334,6 +346,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="cap TabularARGN's training time, its max_training_time (default: %(default)s;"
                         " 0: the engine's default, 100 epochs with early stopping: hours on 2 cores)")
     p.add_argument("--seed", type=int, default=0, help="split and training seed (generation: seed+1)")
+    p.add_argument("--gen-repeats", type=int, default=3,
+                   help="further timed generate calls per system after the scored one (other seeds);"
+                        " gen_warm_rows/s is their median (default: %(default)s; 0: none)")
     p.add_argument("--out", type=Path, default=None, help="also write the table as markdown here")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also log the systems' own messages (duck_synth's epochs, peers' warnings)")
