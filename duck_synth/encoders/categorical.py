@@ -76,14 +76,11 @@ def decode_strings(state: CategoricalState, codes: np.ndarray, rng: np.random.Ge
     t = codes[:, 0]
     null = state.has_null & (t == k + int(state.has_rare))
     rare = state.has_rare & (t == k)
-    names = np.asarray(state.categories + [""], dtype=object)
-    idx = np.where(t < k, t, k)
+    idx = np.where(t < k, t, k)  # <rare> and NULL: the placeholder (or "", nulled below)
     if rare.any() and state.rare_value is None and k:
         idx[rare] = rng.choice(k, size=int(rare.sum()), p=np.asarray(state.frequencies))
-    out = names[idx]
-    if state.rare_value is not None:
-        out[rare] = state.rare_value
-    return with_nulls(pl.Series(out, dtype=pl.String), null)
+    names = pl.Series(state.categories + [state.rare_value or ""], dtype=pl.String)
+    return with_nulls(names.gather(idx), null)  # a gather in polars, not a Python string per row
 
 
 def enum_members(duckdb_type: str) -> list[str]:
