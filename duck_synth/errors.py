@@ -86,7 +86,9 @@ def is_interrupt(exc: BaseException) -> bool:
     return type(exc).__module__.startswith(("duckdb", "_duckdb")) and _CALLBACK_INTERRUPT.search(str(exc)) is not None
 
 
-_CALLBACK_INTERRUPT = re.compile(r"(failed|occurred[^:]*): KeyboardInterrupt\b")
+_CALLBACK_INTERRUPT = re.compile(r"(failed|occurred[^:]*): KeyboardInterrupt\b|\nKeyboardInterrupt\s*$")
+"""A callback's Ctrl-C in DuckDB's words: "... failed: KeyboardInterrupt", or a Python traceback
+that ends in one (an Arrow stream's: "... failed: Unknown error: . Detail: Python exception: ...")."""
 
 
 def as_keyboard_interrupt(exc: BaseException) -> BaseException:

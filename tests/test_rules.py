@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 import duck_synth as ds
-from duck_synth.catalog import quote
+from duck_synth.catalog import in_transaction, quote
 from duck_synth.rules import InvalidRule, capture_source_rules
 from tests.conftest import load_frame
 
@@ -175,6 +175,30 @@ def test_impossible_rule_spends_the_budget_and_writes_nothing(con):
         con.execute("CREATE TABLE never_written AS SELECT * FROM generate_synthetic('diamonds', 100, seed := 3)")
     assert str(err.value) == UDF + "TooManyInvalid: " + str(info.value)  # the same records, the same message
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'never_written'").fetchall() == [(0,)]
+
+
+def test_a_budget_spent_in_a_later_block_of_an_into_table_is_raised_as_itself(con, monkeypatch):
+    """``into`` streams its blocks to DuckDB in one INSERT; an error raised while making the
+    second block (inside DuckDB's read of the stream) must reach the caller as TooManyInvalid, with
+    nothing written, no transaction left open and DuckDB's threads setting as it was."""
+    from duck_synth import api
+
+    made, real = [], api.typed_chunks
+
+    def counted(*args, **kwargs):
+        for block in real(*args, **kwargs):
+            made.append(block.num_rows)
+            yield block
+
+    monkeypatch.setattr(api, "typed_chunks", counted)
+    ds.add_rule(con, "diamonds", "small", "carat < 1")
+    threads = con.execute("SELECT current_setting('threads')").fetchall()
+    with pytest.raises(ds.TooManyInvalid, match=r"more than max_invalid=12000; rules that failed most: 'small' \("):
+        ds.generate(con, "diamonds", n=60_000, seed=1, max_invalid=12_000, into="never_written")
+    assert made and made[0] == 16_384  # the first block was made and handed to DuckDB before the budget ran out
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'never_written'").fetchall() == [(0,)]
+    assert not in_transaction(con)
+    assert con.execute("SELECT current_setting('threads')").fetchall() == threads
 
 
 def test_max_invalid_budget(con):

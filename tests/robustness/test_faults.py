@@ -220,22 +220,38 @@ class _InterruptedScan:
         raise KeyboardInterrupt
 
 
-def test_a_ctrl_c_while_duckdb_reads_a_generated_block_is_an_interrupt_and_writes_nothing(base_copy, monkeypatch):
+def _interrupt_reading_the_stream(monkeypatch, api):
+    real = api.registered
+    monkeypatch.setattr(api, "registered", lambda con, name, data: real(con, name, _InterruptedScan()))
+
+
+def _interrupt_after_one_block(monkeypatch, api):
+    """DuckDB has written the first block when the Ctrl-C lands in Python, making the second."""
+    real = api.typed_chunks
+
+    def first_block_then_ctrl_c(*args, **kwargs):
+        blocks = real(*args, **kwargs)
+        yield next(blocks)
+        blocks.close()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "typed_chunks", first_block_then_ctrl_c)
+
+
+@pytest.mark.parametrize("interrupt", [_interrupt_reading_the_stream, _interrupt_after_one_block],
+                         ids=["reading-the-stream", "after-one-block"])
+def test_a_ctrl_c_while_duckdb_reads_the_generated_blocks_is_an_interrupt_and_writes_nothing(
+        base_copy, monkeypatch, interrupt):
     from duck_synth import api
 
-    real, calls = api.registered, []
-
-    def hit_second(con, name, data):
-        calls.append(name)
-        return real(con, name, _InterruptedScan() if len(calls) == 2 else data)
-
-    monkeypatch.setattr(api, "registered", hit_second)
+    interrupt(monkeypatch, api)
     con = ds.connect(str(base_copy))
     try:
+        threads = con.execute("SELECT current_setting('threads')").fetchall()
         with pytest.raises(KeyboardInterrupt):
             ds.generate(con, "gems", n=40_000, seed=3, into="out", replace=True)
-        assert len(calls) == 2  # one block was written before the interrupt
         assert con.execute("SELECT count(*) FROM out").fetchall() == [(5,)]  # the old table untouched
         assert catalog_problems(con) == [] and not catalog.in_transaction(con)
+        assert con.execute("SELECT current_setting('threads')").fetchall() == threads  # set back
     finally:
         con.close()
