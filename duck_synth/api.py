@@ -30,13 +30,13 @@ from . import __version__, encoders
 from ._wire import read_message, write_message
 from .artifacts import BatchArtifact, ColumnSpec, TrainedModel, load_model, save_batch
 from .catalog import (
-    Relation, catalog_state, ensure_schema, fetch_one, has_schema, quote, registered, resolve_relation, table_exists,
-    target_name, transaction,
+    Relation, catalog_state, ensure_schema, execute_through_interrupts, fetch_one, has_schema, quote, registered,
+    resolve_relation, table_exists, target_name, transaction,
 )
 from .context import choose_context
 from .errors import (
     DatabaseLocked, DuckSynthError, EmptyTable, InvalidArgument, ModelExists, ModelNotFound, TableExists,
-    UnsupportedColumnType, interruptible, is_interrupt, warn_caller,
+    UnsupportedColumnType, interruptible, warn_caller,
 )
 from .encoders.text import READ_CHARS
 from .model import INPUT_DROPOUT, TOKEN_DROPOUT, BatchModel, ModelConfig
@@ -854,33 +854,20 @@ def duckdb_threads_beside_torch(con: duckdb.DuckDBPyConnection, device: str) -> 
     """While a CPU ``generate`` streams into a table, DuckDB runs on the cores torch's threads leave
     free (at least one): its writer threads otherwise compete with the sampler's, which made the
     streaming INSERT 2x slower on 2 cores. ``threads`` is a setting of the whole database, so the
-    old value comes back afterwards, and such writes take turns within a process."""
-    if device != "cpu":
+    old value comes back afterwards, and writes that lower it take turns within a process."""
+    want = max(1, (os.cpu_count() or 1) - torch.get_num_threads())
+    if device != "cpu" or int(fetch_one(con, "SELECT current_setting('threads')")[0]) <= want:
         yield
         return
-    want = max(1, (os.cpu_count() or 1) - torch.get_num_threads())
-    with _THREADS_LOCK:
+    with _THREADS_LOCK:  # read again: a write that held the lock has put its value back
         before = int(fetch_one(con, "SELECT current_setting('threads')")[0])
-        if before <= want:
-            yield
-            return
-        con.execute(f"SET threads = {want}")
+        con.execute(f"SET threads = {min(want, before)}")
         try:
             yield
         finally:
-            _restore_threads(con, before)
-
-
-def _restore_threads(con: duckdb.DuckDBPyConnection, threads: int) -> None:
-    """Set DuckDB's threads back; a second Ctrl-C can interrupt the statement, so it is retried."""
-    for _ in range(10):
-        try:
-            con.execute(f"SET threads = {threads}")
-            return
-        except BaseException as exc:  # noqa: BLE001 - interrupts are retried, anything else logged
-            if not is_interrupt(exc):
-                log.warning("could not set DuckDB's threads back to %d: %s", threads, exc)
-                return
+            failed = execute_through_interrupts(con, f"SET threads = {before}")
+            if failed is not None:
+                log.warning("could not set DuckDB's threads back to %d: %s", before, failed)
 
 
 FRAME_BYTES_PER_VALUE = 16

@@ -265,20 +265,28 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Itera
     con.unregister(name)
 
 
-ROLLBACK_TRIES = 10
+CLEANUP_TRIES = 10
+
+
+def execute_through_interrupts(con: duckdb.DuckDBPyConnection, sql: str) -> BaseException | None:
+    """Run a cleanup statement (a ROLLBACK, a setting put back) without raising. A second Ctrl-C
+    can interrupt the statement itself, so it is tried again; any other error is returned."""
+    for _ in range(CLEANUP_TRIES):
+        try:
+            con.execute(sql)
+            return None
+        except (duckdb.Error, RuntimeError, KeyboardInterrupt) as failed:
+            if not is_interrupt(failed):
+                return failed
+    return None
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
-    """End the open transaction, if any, without raising. A second Ctrl-C can interrupt the
-    ROLLBACK itself and leave the transaction open (and aborted), so it is tried again."""
-    for _ in range(ROLLBACK_TRIES):
-        try:
-            con.execute("ROLLBACK")
-            return
-        except (duckdb.Error, RuntimeError) as failed:
-            if not is_interrupt(failed):  # e.g. no transaction is active: the commit had taken
-                log.debug("rollback: %s", failed)
-                return
+    """End the open transaction, if any, without raising; a ROLLBACK left open (and aborted) by a
+    second Ctrl-C is tried again."""
+    failed = execute_through_interrupts(con, "ROLLBACK")
+    if failed is not None:  # e.g. no transaction is active: the commit had taken
+        log.debug("rollback: %s", failed)
 
 
 @contextlib.contextmanager
