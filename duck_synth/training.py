@@ -134,19 +134,22 @@ def fit(
     epoch = train_loss = 0.0
     for epoch in range(1, epochs + 1):
         model.train()
-        total, steps = 0.0, 0
-        for idx in torch.randperm(train.shape[0], generator=gen).split(minibatch):
+        # the epoch's loss is summed where it is computed and read once: reading it every step
+        # would make the CPU wait for the GPU at each one instead of queueing the next
+        total, steps = torch.zeros((), dtype=torch.float64, device=device), 0
+        for idx in torch.randperm(train.shape[0], generator=gen).to(device).split(minibatch):
             ranks = canonical
             if len(columns) > 1 and rng.random() < tc.any_order_prob:
-                ranks = order_ranks(groups, list(rng.permutation(columns))).to(device)
+                ranks = order_ranks(groups, list(rng.permutation(columns))).to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                loss = model.loss(train[idx.to(device)], ranks)
+                loss = model.loss(train[idx], ranks)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            total, steps = total + loss.item(), steps + 1
-        train_loss = total / max(1, steps)
+            total += loss.detach()
+            steps += 1
+        train_loss = float(total) / max(1, steps)
         val_loss = _evaluate(model, val, canonical, autocast) if n_val else None
         if report:
             report(epoch, train_loss, val_loss, time.perf_counter() - start)
