@@ -7,11 +7,16 @@ load -> sample in chunks -> cast to source types (SQL) -> DuckDB table in one tr
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import contextlib
 import dataclasses
+import functools
+import itertools
 import json
 import logging
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -657,7 +662,8 @@ def typed_chunks(
     (the SQL functions do, and return exactly these rows). Records failing a rule are
     rejected and sampled again (``rules.fill_block``). Casting back to the source types and
     checking the rules happen in DuckDB on a private cursor, so the caller's connection and
-    transaction are undisturbed.
+    transaction are undisturbed. On a GPU, ``block_workers`` threads make blocks side by side
+    (each on its own cursor); they come out in order all the same.
 
     Args:
         seeds: fixed values for some columns, one output row per seed row (then ``n`` is its height).
@@ -683,7 +689,8 @@ def typed_chunks(
         schema = _arrow_types(cur, tm)
         arrow_checks = rules.arrow_checks(tm.source_columns)
 
-        def candidates(rows: int, candidate_seed: int, part: pl.DataFrame | None) -> Checked:
+        def candidates(cur: duckdb.DuckDBPyConnection, rows: int, candidate_seed: int,
+                       part: pl.DataFrame | None) -> Checked:
             chunk = pl.concat(list(sample_chunks(tm, rows, candidate_seed, device, part)), how="vertical")
             typed = _typed_arrow(tm, chunk, schema)
             if typed is not None:  # no query for the cast, and none for the rules Arrow evaluates
@@ -697,12 +704,74 @@ def typed_chunks(
             extra = np.asarray(check(checked), dtype=bool).reshape(-1, 1)
             return Checked(checked.table, np.hstack([checked.failed, extra]))
 
-        for k in range(-(-total // CHUNK_ROWS)) if blocks is None else blocks:
+        def block(k: int, cur: duckdb.DuckDBPyConnection) -> pa.Table:
             rows = min(CHUNK_ROWS, total - k * CHUNK_ROWS)
             part = seeds.slice(k * CHUNK_ROWS, rows) if seeds is not None else None
-            yield fill_block(rows, derive_seed(seed, k), part, candidates, budget, CHUNK_ROWS)
+            return fill_block(rows, derive_seed(seed, k), part, functools.partial(candidates, cur), budget, CHUNK_ROWS)
+
+        order = range(-(-total // CHUNK_ROWS)) if blocks is None else list(blocks)
+        workers = block_workers(device, len(order)) if check is None else 1  # validators are the caller's code
+        if workers == 1:
+            for k in order:
+                yield block(k, cur)
+        else:
+            yield from _blocks_side_by_side(con, cur, order, block, workers)
     finally:
         cur.close()
+
+
+GPU_BLOCK_WORKERS = 4
+"""Threads making blocks at once when sampling on a GPU. A block's sampling there is a few
+milliseconds of queued kernels, and decoding, casting and checking it are CPU work of which
+much runs outside Python's lock (polars, numpy, Arrow): side by side they keep the GPU and
+several cores busy. Measured in benchmarks/README.md ("GPU")."""
+
+
+def block_workers(device: str, n_blocks: int) -> int:
+    """How many threads make blocks at once: one on CPU (torch's threads already take the cores;
+    two block threads measured 0.86-1.09x there), ``GPU_BLOCK_WORKERS`` on a GPU."""
+    if device == "cpu":
+        return 1
+    return max(1, min(GPU_BLOCK_WORKERS, os.cpu_count() or 1, n_blocks))
+
+
+def _blocks_side_by_side(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, order: Iterable[int],
+                         block: Callable[[int, duckdb.DuckDBPyConnection], pa.Table], workers: int
+                         ) -> Iterator[pa.Table]:
+    """``block(k, cursor)`` for each ``k`` of ``order`` on ``workers`` threads, each with a cursor of
+    its own, yielded in order. At most ``2 * workers`` blocks are made ahead of the one yielded,
+    so memory stays bounded whatever the number of blocks. When the consumer stops (an error, a
+    Ctrl-C, a closed generator) the blocks not started are dropped and the running ones are
+    waited for before the cursors close."""
+    cursors: queue.SimpleQueue = queue.SimpleQueue()
+    extra = [con.cursor() for _ in range(workers - 1)]
+    for c in [cur, *extra]:
+        cursors.put(c)
+
+    def task(k: int) -> pa.Table:
+        c = cursors.get()
+        try:
+            return block(k, c)
+        finally:
+            cursors.put(c)
+
+    pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="duck_synth_block")
+    pending: collections.deque[concurrent.futures.Future] = collections.deque()
+    todo = iter(order)
+    try:
+        for k in itertools.islice(todo, 2 * workers):
+            pending.append(pool.submit(task, k))
+        while pending:
+            table = pending.popleft().result()
+            for k in itertools.islice(todo, 1):
+                pending.append(pool.submit(task, k))
+            yield table
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+        for c in extra:
+            c.close()
 
 
 def read_seeds(con: duckdb.DuckDBPyConnection, tm: TrainedModel, seeds: str | pl.DataFrame) -> pl.DataFrame:

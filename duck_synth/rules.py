@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import re
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -639,10 +640,15 @@ class InvalidBudget:
     spent: int = 0
     by_rule: Counter = field(default_factory=Counter)
 
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
     def charge(self, checked: Checked) -> None:
-        self.spent += int((~checked.valid).sum())
-        for name, count in zip(self.rules, checked.failed.sum(axis=0).tolist()):
-            self.by_rule[name] += int(count)
+        """Count a round's rejected records (blocks made on several threads charge one budget)."""
+        rejected, counts = int((~checked.valid).sum()), checked.failed.sum(axis=0).tolist()
+        with self._lock:
+            self.spent += rejected
+            for name, count in zip(self.rules, counts):
+                self.by_rule[name] += int(count)
 
     def check(self) -> None:
         """Raise TooManyInvalid, naming the rules that failed most, once the budget is spent."""

@@ -220,13 +220,14 @@ def test_batches_train_in_worker_processes_repeatably_with_progress_in_order(db,
     monkeypatch.setattr(api.os, "cpu_count", lambda: 2)
     load_frame(db, "gems", diamonds.sample(500, seed=4))
     seen = []
-    result = ds.train(db, "gems", batch_size=1, epochs=2, seed=5, holdout=0, progress=lambda p: seen.append(
-        (p.batch, p.epoch)))  # 10 batches: at least 4 per worker
+    # 10 batches: at least 4 per worker; worker processes are a CPU path (one GPU trains in process)
+    result = ds.train(db, "gems", batch_size=1, epochs=2, seed=5, holdout=0, device="cpu",
+                      progress=lambda p: seen.append((p.batch, p.epoch)))
     assert len(result.batches) == 10 and result.epochs == [2] * 10
     assert "training 10 batches of model 'gems' in 2 worker processes" in caplog.text
     assert seen == [(b, e) for b in range(10) for e in (1, 2)]
     weights = db.execute("SELECT sha256 FROM duck_synth.artifacts ORDER BY batch_index").fetchall()
-    ds.train(db, "gems", batch_size=1, epochs=2, seed=5, holdout=0, replace=True)
+    ds.train(db, "gems", batch_size=1, epochs=2, seed=5, holdout=0, device="cpu", replace=True)
     assert db.execute("SELECT sha256 FROM duck_synth.artifacts ORDER BY batch_index").fetchall() == weights
     out = ds.generate(db, "gems", n=300, seed=1)
     assert out.shape == (300, 10) and out["price"].null_count() == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 
 import duckdb
 import pytest
@@ -199,6 +200,51 @@ def test_a_budget_spent_in_a_later_block_of_an_into_table_is_raised_as_itself(co
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'never_written'").fetchall() == [(0,)]
     assert not in_transaction(con)
     assert con.execute("SELECT current_setting('threads')").fetchall() == threads
+
+
+def _blocks_side_by_side(monkeypatch, workers: int = 3) -> set[str]:
+    """Make blocks on ``workers`` threads, as a GPU does; returns the names of the threads that sampled."""
+    from duck_synth import api
+
+    names, real = set(), api.sample_chunks
+
+    def noted(*args, **kwargs):
+        names.add(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "block_workers", lambda device, n_blocks: max(1, min(workers, n_blocks)))
+    monkeypatch.setattr(api, "sample_chunks", noted)
+    return names
+
+
+def _block_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("duck_synth_block")]
+
+
+def test_blocks_made_side_by_side_are_the_rows_made_one_after_another(con, monkeypatch):
+    """On a GPU several threads make blocks at once (``api.block_workers``). The rows, rejected and
+    resampled records included, must be exactly those made one block after another, in order."""
+    ds.add_rule(con, "diamonds", "not_large", "carat < 1.2")  # rejects some records of every block
+    alone = ds.generate(con, "diamonds", n=70_000, seed=4)  # 5 blocks
+    names = _blocks_side_by_side(monkeypatch)
+    together = ds.generate(con, "diamonds", n=70_000, seed=4)
+    assert len({n for n in names if n.startswith("duck_synth_block")}) > 1  # really made on several threads
+    assert together.equals(alone) and together["carat"].max() < 1.2
+    ds.generate(con, "diamonds", n=70_000, seed=4, into="together")
+    assert con.sql("SELECT * FROM together").pl().equals(alone)
+    assert not _block_threads()
+
+
+def test_a_budget_spent_while_blocks_are_made_side_by_side_is_raised_and_leaves_no_thread(con, monkeypatch):
+    _blocks_side_by_side(monkeypatch)
+    ds.add_rule(con, "diamonds", "small", "carat < 1")
+    with pytest.raises(ds.TooManyInvalid, match=r"more than max_invalid=12000; rules that failed most: 'small' \("):
+        ds.generate(con, "diamonds", n=100_000, seed=1, max_invalid=12_000, into="never_written")
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'never_written'").fetchall() == [(0,)]
+    assert not in_transaction(con)
+    with pytest.raises(ds.TooManyInvalid, match=r"more than max_invalid=12000"):
+        ds.generate(con, "diamonds", n=100_000, seed=1, max_invalid=12_000)
+    assert not _block_threads()
 
 
 def test_max_invalid_budget(con):

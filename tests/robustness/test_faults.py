@@ -238,8 +238,23 @@ def _interrupt_after_one_block(monkeypatch, api):
     monkeypatch.setattr(api, "typed_chunks", first_block_then_ctrl_c)
 
 
-@pytest.mark.parametrize("interrupt", [_interrupt_reading_the_stream, _interrupt_after_one_block],
-                         ids=["reading-the-stream", "after-one-block"])
+def _interrupt_in_a_block_thread(monkeypatch, api):
+    """Blocks are made side by side (as on a GPU); the third one, on a worker thread, is hit."""
+    real, calls = api.sample_chunks, []
+
+    def third_hit(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "block_workers", lambda device, n_blocks: min(3, n_blocks))
+    monkeypatch.setattr(api, "sample_chunks", third_hit)
+
+
+@pytest.mark.parametrize("interrupt", [_interrupt_reading_the_stream, _interrupt_after_one_block,
+                                       _interrupt_in_a_block_thread],
+                         ids=["reading-the-stream", "after-one-block", "in-a-block-thread"])
 def test_a_ctrl_c_while_duckdb_reads_the_generated_blocks_is_an_interrupt_and_writes_nothing(
         base_copy, monkeypatch, interrupt):
     from duck_synth import api
@@ -253,5 +268,6 @@ def test_a_ctrl_c_while_duckdb_reads_the_generated_blocks_is_an_interrupt_and_wr
         assert con.execute("SELECT count(*) FROM out").fetchall() == [(5,)]  # the old table untouched
         assert catalog_problems(con) == [] and not catalog.in_transaction(con)
         assert con.execute("SELECT current_setting('threads')").fetchall() == threads  # set back
+        assert not [t.name for t in threading.enumerate() if t.name.startswith("duck_synth_block")]
     finally:
         con.close()
