@@ -47,11 +47,11 @@ from .encoders.text import READ_CHARS
 from .model import INPUT_DROPOUT, TOKEN_DROPOUT, BatchModel, ModelConfig
 from .planning import plan_batches, read_batches
 from .profile import count_rows, profile_columns, read_columns
-from .sampling import fresh_seed, sample_chunks
+from .sampling import first_chunks_together, fresh_seed, sample_chunks
 from .sampling import CHUNK_ROWS, derive_seed
 from .rules import (
     Checked, InvalidBudget, RuleSet, capture_source_rules, check_max_invalid, check_records, check_seeds, check_typed,
-    default_max_invalid, ensure_captured, fill_block, has_rules_table, load_rules,
+    default_max_invalid, ensure_captured, fill_block, first_round_seed, has_rules_table, load_rules,
 )
 from .training import TRAIN_MAX_ROWS, FitResult, Progress, TrainConfig, fit, resolve_device, size_for
 
@@ -689,9 +689,12 @@ def typed_chunks(
         schema = _arrow_types(cur, tm)
         arrow_checks = rules.arrow_checks(tm.source_columns)
 
+        ready: dict[tuple[int, int], dict[str, np.ndarray]] = {}  # first rounds sampled together, by (rows, seed)
+
         def candidates(cur: duckdb.DuckDBPyConnection, rows: int, candidate_seed: int,
                        part: pl.DataFrame | None) -> Checked:
-            chunk = pl.concat(list(sample_chunks(tm, rows, candidate_seed, device, part)), how="vertical")
+            first = ready.pop((rows, candidate_seed), None) if part is None else None
+            chunk = pl.concat(list(sample_chunks(tm, rows, candidate_seed, device, part, first)), how="vertical")
             typed = _typed_arrow(tm, chunk, schema)
             if typed is not None:  # no query for the cast, and none for the rules Arrow evaluates
                 checked = check_typed(cur, rules, arrow_checks, typed)
@@ -711,20 +714,25 @@ def typed_chunks(
 
         order = range(-(-total // CHUNK_ROWS)) if blocks is None else list(blocks)
         workers = block_workers(device, len(order)) if check is None else 1  # validators are the caller's code
+        def sample_first_rounds(ks: list[int]) -> None:
+            calls = [(min(CHUNK_ROWS, total - k * CHUNK_ROWS), first_round_seed(derive_seed(seed, k))) for k in ks]
+            ready.update(zip(calls, first_chunks_together(tm, calls, device)))
+
         if workers == 1:
             for k in order:
                 yield block(k, cur)
         else:
-            yield from _blocks_side_by_side(con, cur, order, block, workers)
+            yield from _blocks_side_by_side(con, cur, order, block, workers,
+                                            sample_first_rounds if seeds is None else None)
     finally:
         cur.close()
 
 
-GPU_BLOCK_WORKERS = 4
-"""Threads making blocks at once when sampling on a GPU. A block's sampling there is a few
-milliseconds of queued kernels, and decoding, casting and checking it are CPU work of which
-much runs outside Python's lock (polars, numpy, Arrow): side by side they keep the GPU and
-several cores busy. Measured in benchmarks/README.md ("GPU")."""
+GPU_BLOCK_WORKERS = 2
+"""Threads making blocks at once when sampling on a GPU. The GPU samples a group of blocks in
+one pass; decoding, casting and checking them is CPU work, part of it outside Python's lock
+(polars, numpy, Arrow). On the H100 machine, 10M diamonds rows as a frame: 2 threads 1.21M
+rows/s, 4 threads 1.14M, 6 threads 0.96M (benchmarks/README.md, "GPU")."""
 
 
 def block_workers(device: str, n_blocks: int) -> int:
@@ -736,13 +744,17 @@ def block_workers(device: str, n_blocks: int) -> int:
 
 
 def _blocks_side_by_side(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, order: Iterable[int],
-                         block: Callable[[int, duckdb.DuckDBPyConnection], pa.Table], workers: int
-                         ) -> Iterator[pa.Table]:
+                         block: Callable[[int, duckdb.DuckDBPyConnection], pa.Table], workers: int,
+                         prepare: Callable[[list[int]], None] | None = None) -> Iterator[pa.Table]:
     """``block(k, cursor)`` for each ``k`` of ``order`` on ``workers`` threads, each with a cursor of
-    its own, yielded in order. At most ``2 * workers`` blocks are made ahead of the one yielded,
-    so memory stays bounded whatever the number of blocks. When the consumer stops (an error, a
-    Ctrl-C, a closed generator) the blocks not started are dropped and the running ones are
-    waited for before the cursors close."""
+    its own, yielded in order.
+
+    Blocks are handed out in groups of ``2 * workers``, each group after ``prepare(group)`` ran
+    on the consumer's thread (the GPU samples the group's first rounds in one pass there, while
+    the workers decode the group before). At most two groups are out at a time, so memory stays
+    bounded whatever the number of blocks. When the consumer stops (an error, a Ctrl-C, a closed
+    generator) the blocks not started are dropped and the running ones are waited for before
+    the cursors close."""
     cursors: queue.SimpleQueue = queue.SimpleQueue()
     extra = [con.cursor() for _ in range(workers - 1)]
     for c in [cur, *extra]:
@@ -757,14 +769,21 @@ def _blocks_side_by_side(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyCon
 
     pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="duck_synth_block")
     pending: collections.deque[concurrent.futures.Future] = collections.deque()
-    todo = iter(order)
+    todo, size = iter(order), 2 * workers
+
+    def hand_out() -> None:
+        group = list(itertools.islice(todo, size))
+        if group and prepare is not None:
+            prepare(group)
+        pending.extend(pool.submit(task, k) for k in group)
+
     try:
-        for k in itertools.islice(todo, 2 * workers):
-            pending.append(pool.submit(task, k))
+        hand_out()
+        hand_out()
         while pending:
             table = pending.popleft().result()
-            for k in itertools.islice(todo, 1):
-                pending.append(pool.submit(task, k))
+            if len(pending) < size:
+                hand_out()
             yield table
     finally:
         for future in pending:

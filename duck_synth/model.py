@@ -151,6 +151,7 @@ class BatchModel(nn.Module):
         given: torch.Tensor | None = None,
         given_mask: torch.Tensor | None = None,
         column_order: list[int] | None = None,
+        parts: list[tuple[torch.Generator, int]] | None = None,
     ) -> torch.Tensor:
         """Sample target tokens for each row of ``context``.
 
@@ -167,6 +168,9 @@ class BatchModel(nn.Module):
             given: (B, T) target tokens that are fixed (seed fields); used where ``given_mask``.
             given_mask: (T,) bool, sub-columns taken from ``given`` instead of sampled.
             column_order: order of the batch's columns; given columns must come first.
+            parts: instead of ``generator``, (generator, rows) for consecutive runs of rows that
+                are sampled as if by a call each (each run draws its own key), in one pass: on a
+                GPU one pass over several blocks costs about what one block does.
 
         Returns:
             (B, T) target tokens.
@@ -179,8 +183,11 @@ class BatchModel(nn.Module):
         fixed = set() if given_mask is None else {j for j in steps if bool(given_mask[j])}
         cols = {j: given[:, j].contiguous() if j in fixed else torch.empty(b, dtype=torch.long, device=dev)
                 for j in steps}
-        key = int(torch.randint(2**62, (1,), generator=generator, device=generator.device).item())
-        uniforms = {j: _uniforms(key, j, b, dev) for j in steps if j not in fixed}
+        parts = [(generator, b)] if parts is None else parts
+        if sum(rows for _, rows in parts) != b:
+            raise ValueError(f"parts cover {sum(rows for _, rows in parts)} rows, the context {b}")
+        keys = [(int(torch.randint(2**62, (1,), generator=g, device=g.device).item()), rows) for g, rows in parts]
+        uniforms = {j: _uniforms(keys, j, dev) for j in steps if j not in fixed}
         plan = _Plan(self, steps, dev)
         pos, first_drawn = 0, False  # steps taken in the prefix tree; whether it drew the next one too
         if self.n_ctx == 0:  # one state per distinct prefix; `prefix` says which is each row's
@@ -290,10 +297,15 @@ _gelu_ = torch._C._nn.gelu_
 """GELU in place: the sampler's activations are its own, so it spares a tensor per step."""
 
 
-def _uniforms(key: int, j: int, rows: int, dev: torch.device) -> torch.Tensor:
-    """The first ``rows`` uniforms of target ``j``'s stream under ``key``."""
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([key, j])))
-    return torch.from_numpy(rng.random(rows, dtype=np.float32)).to(dev)
+def _uniforms(keys: list[tuple[int, int]], j: int, dev: torch.device) -> torch.Tensor:
+    """For each (key, rows) in turn, the first ``rows`` uniforms of target ``j``'s stream under ``key``."""
+    out = np.empty(sum(rows for _, rows in keys), np.float32)
+    at = 0
+    for key, rows in keys:
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence([key, j]))).random(
+            rows, dtype=np.float32, out=out[at:at + rows])
+        at += rows
+    return torch.from_numpy(out).to(dev)
 
 
 def _invert(cdf: torch.Tensor, u: torch.Tensor, card: int) -> torch.Tensor:

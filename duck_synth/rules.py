@@ -679,6 +679,11 @@ def _round_seed(block_seed: int, attempt: int) -> int:
     return derive_seed(block_seed, attempt)
 
 
+def first_round_seed(block_seed: int) -> int:
+    """The seed ``fill_block`` gives its first round of candidates."""
+    return _round_seed(block_seed, 0)
+
+
 def fill_block(
     rows: int, block_seed: int, seeds: pl.DataFrame | None, candidates: Candidates, budget: InvalidBudget, cap: int
 ) -> pa.Table:
@@ -691,7 +696,7 @@ def fill_block(
     Raises:
         TooManyInvalid: the budget is spent while records are still missing.
     """
-    first = candidates(rows, _round_seed(block_seed, 0), seeds)
+    first = candidates(rows, first_round_seed(block_seed), seeds)
     valid = first.valid
     if valid.all():
         return first.table

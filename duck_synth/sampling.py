@@ -36,13 +36,22 @@ def _given_tokens(tm: TrainedModel, seeds: pl.DataFrame | None) -> dict[str, np.
     return {c: tm.columns[c].encoder.encode(tm.columns[c].state, seeds[c]) for c in seeds.columns}
 
 
+def chunk_generator(seed: int, index: int) -> torch.Generator:
+    """The random source of chunk ``index`` of ``sample_chunks(..., seed)``. It only draws each
+    network's key, so it lives on the CPU whatever the device: a GPU then makes the uniforms a
+    CPU makes, and drawing a key does not wait for the GPU."""
+    return torch.Generator().manual_seed(derive_seed(seed, index))
+
+
 def sample_tokens(
-    tm: TrainedModel, n: int, generator: torch.Generator, given: dict[str, np.ndarray], device: str
+    tm: TrainedModel, n: int, generator: torch.Generator | None, given: dict[str, np.ndarray], device: str,
+    parts: list[tuple[torch.Generator, int]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Token matrices per column for ``n`` rows, batch after batch.
 
     Given columns that no batch of ``tm`` writes (a model loaded with only some batches)
-    serve as context as they are.
+    serve as context as they are. ``parts`` (generator, rows) samples consecutive runs of
+    rows as separate calls with those generators would, in one pass (``BatchModel.sample``).
     """
     written = {c for batch in tm.batches for c in batch.targets}
     out: dict[str, np.ndarray] = {c: v for c, v in given.items() if c not in written}
@@ -59,14 +68,25 @@ def sample_tokens(
             mask = torch.as_tensor(np.repeat([c in given for c in batch.targets], widths), device=device)
             first = [i for i, c in enumerate(batch.targets) if c in given]
             order = first + [i for i in range(len(batch.targets)) if i not in first]
-        tokens = net.sample(torch.as_tensor(ctx, device=device), generator, given_t, mask, order).cpu().numpy()
+        tokens = net.sample(torch.as_tensor(ctx, device=device), generator, given_t, mask, order, parts).cpu().numpy()
         for c, piece in zip(batch.targets, np.split(tokens, np.cumsum(widths)[:-1], axis=1)):
             out[c] = piece
     return out
 
 
+def first_chunks_together(tm: TrainedModel, calls: list[tuple[int, int]], device: str) -> list[dict[str, np.ndarray]]:
+    """The tokens of the first chunk of each ``sample_chunks(tm, rows, seed, device)`` in
+    ``calls`` (rows, seed), sampled in one pass of each batch network; ``sample_chunks(...,
+    first=)`` takes them from there. They are the tokens the calls would sample one by one."""
+    parts = [(chunk_generator(seed, 0), min(rows, CHUNK_ROWS)) for rows, seed in calls]
+    tokens = sample_tokens(tm, sum(rows for _, rows in parts), None, {}, device, parts)
+    bounds = np.cumsum([0] + [rows for _, rows in parts])
+    return [{c: v[a:b] for c, v in tokens.items()} for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def sample_chunks(
-    tm: TrainedModel, n: int, seed: int, device: str = "cpu", seeds: pl.DataFrame | None = None
+    tm: TrainedModel, n: int, seed: int, device: str = "cpu", seeds: pl.DataFrame | None = None,
+    first: dict[str, np.ndarray] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Yield decoded chunks (modelled columns, values as ``read_sql`` produced them).
 
@@ -76,14 +96,16 @@ def sample_chunks(
         seed: the user's seed.
         device: torch device for sampling.
         seeds: optional frame of fixed values for some columns, one output row per row.
+        first: the first chunk's tokens, sampled already (``first_chunks_together``).
     """
     total = seeds.height if seeds is not None else n
     for index, start in enumerate(range(0, total, CHUNK_ROWS)):
         rows = min(CHUNK_ROWS, total - start)
-        gen = torch.Generator(device=device).manual_seed(derive_seed(seed, index))
         part = seeds.slice(start, rows) if seeds is not None else None
-        given = _given_tokens(tm, part)
-        tokens = sample_tokens(tm, rows, gen, given, device)
+        if index == 0 and first is not None:
+            tokens = first
+        else:
+            tokens = sample_tokens(tm, rows, chunk_generator(seed, index), _given_tokens(tm, part), device)
         columns = {}
         for spec in sorted(tm.columns.values(), key=lambda s: s.ordinal):
             if part is not None and spec.name in part.columns:

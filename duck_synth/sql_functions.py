@@ -64,7 +64,8 @@ _N_CHECK = ("CASE WHEN {n} IS NULL OR {n} < 1 OR {n} <> floor({n}) THEN error('n
             " || coalesce(CAST({n} AS VARCHAR), 'NULL')) ELSE CAST({n} AS BIGINT) END")
 
 _NO_LIMIT = -(2**63)
-_CACHED_BLOCKS = 8
+_CACHED_BLOCKS = 16
+"""Generated blocks kept per registration (more than a GPU makes at once, 2 * GPU_BLOCK_WORKERS)."""
 _CACHED_QUERIES = 64
 
 
@@ -199,15 +200,24 @@ class _Registration:
         return generation
 
     def _block(self, entry: _Model, gen: _Generation, n: int, seed: int, block: int) -> pa.StructArray:
-        key = (entry.name, gen.version, gen.rules.fingerprint, n, seed, block)
-        if key not in self._blocks:
-            chunk = next(api.typed_chunks(self.cursor, gen.tm, n, seed, self.device, rules=gen.rules,
-                                          budget=gen.budget, blocks=[block]))
-            self._blocks[key] = chunk.to_struct_array().combine_chunks()
+        def key(k: int) -> tuple:
+            return entry.name, gen.version, gen.rules.fingerprint, n, seed, k
+
+        if key(block) not in self._blocks:
+            # on a GPU the next blocks are made with this one (side by side, the GPU sampling them
+            # in one pass), as DuckDB asks for a generation's rows mostly in order
+            blocks = -(-n // CHUNK_ROWS)
+            workers = api.block_workers(self.device, blocks - block)
+            todo = [k for k in range(block, min(block + (2 * workers if workers > 1 else 1), blocks))
+                    if key(k) not in self._blocks]
+            chunks = api.typed_chunks(self.cursor, gen.tm, n, seed, self.device, rules=gen.rules,
+                                      budget=gen.budget, blocks=todo)
+            for k, chunk in zip(todo, chunks):
+                self._blocks[key(k)] = chunk.to_struct_array().combine_chunks()
             while len(self._blocks) > _CACHED_BLOCKS:
                 self._blocks.popitem(last=False)
-        self._blocks.move_to_end(key)
-        return self._blocks[key]
+        self._blocks.move_to_end(key(block))
+        return self._blocks[key(block)]
 
     def sample(self, entry: _Model, index, n, seed, nonce, max_invalid) -> pa.Array:
         """Rows ``index`` of the generations ``(n, seed or nonce, max_invalid)``, as STRUCTs."""

@@ -185,6 +185,7 @@ def test_a_budget_spent_in_a_later_block_of_an_into_table_is_raised_as_itself(co
     from duck_synth import api
 
     made, real = [], api.typed_chunks
+    monkeypatch.setattr(api, "block_workers", lambda device, n_blocks: 1)  # blocks in turn, also on a GPU
 
     def counted(*args, **kwargs):
         for block in real(*args, **kwargs):
@@ -202,19 +203,21 @@ def test_a_budget_spent_in_a_later_block_of_an_into_table_is_raised_as_itself(co
     assert con.execute("SELECT current_setting('threads')").fetchall() == threads
 
 
-def _blocks_side_by_side(monkeypatch, workers: int = 3) -> set[str]:
-    """Make blocks on ``workers`` threads, as a GPU does; returns the names of the threads that sampled."""
+def _blocks_side_by_side(monkeypatch, workers: int = 3) -> tuple[set[str], list[bool]]:
+    """Make blocks on ``workers`` threads, as a GPU does. Returns the names of the threads that
+    decoded candidates, and for each round of candidates whether its tokens were sampled ahead."""
     from duck_synth import api
 
-    names, real = set(), api.sample_chunks
+    names, ahead, real = set(), [], api.sample_chunks
 
     def noted(*args, **kwargs):
         names.add(threading.current_thread().name)
+        ahead.append(args[5] is not None)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(api, "block_workers", lambda device, n_blocks: max(1, min(workers, n_blocks)))
     monkeypatch.setattr(api, "sample_chunks", noted)
-    return names
+    return names, ahead
 
 
 def _block_threads() -> list[str]:
@@ -226,12 +229,17 @@ def test_blocks_made_side_by_side_are_the_rows_made_one_after_another(con, monke
     resampled records included, must be exactly those made one block after another, in order."""
     ds.add_rule(con, "diamonds", "not_large", "carat < 1.2")  # rejects some records of every block
     alone = ds.generate(con, "diamonds", n=70_000, seed=4)  # 5 blocks
-    names = _blocks_side_by_side(monkeypatch)
+    names, ahead = _blocks_side_by_side(monkeypatch)
     together = ds.generate(con, "diamonds", n=70_000, seed=4)
     assert len({n for n in names if n.startswith("duck_synth_block")}) > 1  # really made on several threads
+    # every block's first round was sampled ahead, in one pass per group; the resampling rounds were not
+    assert ahead.count(True) == 5 and ahead.count(False) >= 5
     assert together.equals(alone) and together["carat"].max() < 1.2
     ds.generate(con, "diamonds", n=70_000, seed=4, into="together")
     assert con.sql("SELECT * FROM together").pl().equals(alone)
+    # SQL asks for a block's rows and gets the next blocks made with it; still the same rows
+    in_sql = con.sql("SELECT * FROM generate_synthetic('diamonds', 70000, seed := 4)").pl()
+    assert in_sql.equals(alone) and ahead.count(True) == 15  # 5 blocks each for the frame, into= and SQL
     assert not _block_threads()
 
 

@@ -10,6 +10,7 @@ value is rare, to the type's first member).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from typing import ClassVar
@@ -32,6 +33,12 @@ class CategoricalState:
     has_rare: bool
     has_null: bool
     rare_value: str | None  # None: <rare> decodes to a frequent category
+
+    @functools.cached_property
+    def names(self) -> pl.Series:
+        """What each token decodes to (made once): the categories, then the <rare> placeholder
+        (``rare_value``, or "" where a frequent category is drawn instead)."""
+        return pl.Series(self.categories + [self.rare_value or ""], dtype=pl.String)
 
 
 def min_count(n: int) -> int:
@@ -79,8 +86,7 @@ def decode_strings(state: CategoricalState, codes: np.ndarray, rng: np.random.Ge
     idx = np.where(t < k, t, k)  # <rare> and NULL: the placeholder (or "", nulled below)
     if rare.any() and state.rare_value is None and k:
         idx[rare] = rng.choice(k, size=int(rare.sum()), p=np.asarray(state.frequencies))
-    names = pl.Series(state.categories + [state.rare_value or ""], dtype=pl.String)
-    return with_nulls(names.gather(idx), null)  # a gather in polars, not a Python string per row
+    return with_nulls(state.names.gather(idx), null)  # a gather in polars, not a Python string per row
 
 
 def enum_members(duckdb_type: str) -> list[str]:

@@ -17,6 +17,7 @@ NULL, NaN, -inf and +inf are own tokens.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -67,6 +68,16 @@ class NumericState:
     # tails beyond the protected bounds, mirrored so they run upwards (``fit_tail``); None: none
     tail_lo: list[float] | None = None
     tail_hi: list[float] | None = None
+
+    @functools.cached_property
+    def fine_edges(self) -> np.ndarray:
+        """``fine`` as an array, made once: decoding reads it for every block."""
+        return np.asarray(self.fine)
+
+    @functools.cached_property
+    def value_array(self) -> np.ndarray:
+        """``values`` as an array, made once."""
+        return np.asarray(self.values)
 
 
 def bins_for(n: int) -> int:
@@ -182,12 +193,12 @@ def encode_array(state: NumericState, arr: np.ndarray, masks: dict[str, np.ndarr
                 state.upper if state.upper is not None else 0.0)
     codes = np.zeros((arr.size, 1), np.int64)
     if state.mode == "discrete":
-        vals = np.asarray(state.values)
+        vals = state.value_array
         idx = np.clip(np.searchsorted(vals, x), 0, vals.size - 1)
         left = np.clip(idx - 1, 0, vals.size - 1)
         codes[:, 0] = np.where(np.abs(vals[left] - x) < np.abs(vals[idx] - x), left, idx)
     elif state.mode == "binned":
-        starts = np.asarray(state.fine)[:, 0]  # each bin's smallest value
+        starts = state.fine_edges[:, 0]  # each bin's smallest value
         codes[:, 0] = np.clip(np.searchsorted(starts, x, side="right") - 1, 0, len(starts) - 1)
     for i, name in enumerate(state.specials):
         if name in masks:
@@ -203,9 +214,9 @@ def decode_array(state: NumericState, codes: np.ndarray, rng: np.random.Generato
     n_values = len(state.values) if state.mode == "discrete" else len(state.fine)
     is_value = t0 < n_values
     if state.mode == "discrete":
-        out[is_value] = np.asarray(state.values)[t0[is_value]]
+        out[is_value] = state.value_array[t0[is_value]]
     elif state.mode == "binned":
-        fine = np.asarray(state.fine)
+        fine = state.fine_edges
         b = t0[is_value]
         u = rng.random(b.size) * FINE_BINS  # one draw per row keeps a larger n an extension of a smaller one
         f = np.minimum(u.astype(np.int64), FINE_BINS - 1)
