@@ -1,5 +1,6 @@
 """The network is autoregressive in the order it is given, and samples reproducibly."""
 
+import pytest
 import torch
 
 from duck_synth.model import BatchModel, ModelConfig, order_ranks
@@ -106,3 +107,16 @@ def test_row_i_draws_the_same_tokens_whatever_the_number_of_rows():
     ctx = torch.randint(0, 3, (700, 2))
     whole = net.sample(ctx, torch.Generator().manual_seed(8))
     assert torch.equal(net.sample(ctx[:250], torch.Generator().manual_seed(8)), whole[:250])
+
+
+def test_parts_sample_as_separate_calls_would_in_one_pass():
+    """A GPU samples several blocks in one pass: each part draws its own key, so its rows are those
+    a call of its own gives, with context or without (the shared-prefix states)."""
+    no_context = BatchModel(ModelConfig((), (3, 4, 5), (0, 1, 2), hidden=16)).eval()
+    for net, ctx in ((make(), torch.randint(0, 3, (700, 2))), (no_context, torch.zeros(700, 0, dtype=torch.long))):
+        alone = [net.sample(ctx[:300], torch.Generator().manual_seed(1)),
+                 net.sample(ctx[300:], torch.Generator().manual_seed(2))]
+        parts = [(torch.Generator().manual_seed(1), 300), (torch.Generator().manual_seed(2), 400)]
+        assert torch.equal(net.sample(ctx, None, parts=parts), torch.cat(alone))
+    with pytest.raises(ValueError, match="parts cover 300 rows, the context 700"):
+        net.sample(ctx, None, parts=parts[:1])
