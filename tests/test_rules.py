@@ -6,6 +6,7 @@ import shutil
 import threading
 
 import duckdb
+import polars as pl
 import pytest
 
 import duck_synth as ds
@@ -274,6 +275,21 @@ def test_seeded_generation_resamples_per_seed_row(con):
     assert rows.height == 300 and rows["cut"].unique().to_list() == ["Fair"] and rows["price"].max() < 2000
     sql = con.execute("SELECT * FROM generate_synthetic_seeded('diamonds', 'fair', seed := 5)").fetchall()
     assert sql == rows.rows()
+
+
+def test_seeded_blocks_made_side_by_side_are_the_rows_made_one_after_another(con, monkeypatch):
+    """Seed rows over several blocks: threads make them (a GPU's path, without the group pass,
+    since each block's seed values are its own), with the same rows and resampling per seed row."""
+    ds.add_rule(con, "diamonds", "cheap_fair", "cut <> 'Fair' OR price < 2000")
+    con.execute("CREATE TABLE cuts AS SELECT CASE WHEN i % 3 = 0 THEN 'Fair' ELSE 'Ideal' END AS cut"
+                " FROM range(40000) t(i)")
+    alone = ds.generate(con, "diamonds", seeds="cuts", seed=6)
+    names, ahead = _blocks_side_by_side(monkeypatch)
+    together = ds.generate(con, "diamonds", seeds="cuts", seed=6)
+    assert len({n for n in names if n.startswith("duck_synth_block")}) > 1 and not any(ahead)
+    assert together.equals(alone) and together.height == 40_000
+    assert together.filter(pl.col("cut") == "Fair")["price"].max() < 2000
+    assert not _block_threads()
 
 
 def test_validate_reports_schema_problems(con):
