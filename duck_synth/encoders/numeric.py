@@ -207,37 +207,31 @@ def encode_array(state: NumericState, arr: np.ndarray, masks: dict[str, np.ndarr
 
 
 def decode_array(state: NumericState, codes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Tokens to float64 values and a NULL mask."""
+    """Tokens to float64 values and a NULL mask.
+
+    A block without special tokens (NULL, NaN, ±inf), the usual case, skips every mask: the
+    values are the output. Bin edges are read from the flat edge array (one gather per edge).
+    """
     t0 = codes[:, 0]
     n = t0.size
-    out = np.zeros(n, np.float64)
     n_values = len(state.values) if state.mode == "discrete" else len(state.fine)
     is_value = t0 < n_values
+    every = bool(is_value.all())
+    picked = t0 if every else t0[is_value]
     if state.mode == "discrete":
-        out[is_value] = state.value_array[t0[is_value]]
+        values = state.value_array[picked].astype(np.float64, copy=False)
     elif state.mode == "binned":
-        fine = state.fine_edges
-        b = t0[is_value]
-        u = rng.random(b.size) * FINE_BINS  # one draw per row keeps a larger n an extension of a smaller one
-        f = np.minimum(u.astype(np.int64), FINE_BINS - 1)
-        lo, hi, frac = fine[b, f], fine[b, f + 1], u - f
-        values = lo + frac * (hi - lo)
-        for tail, end, sign in ((state.tail_hi, (b == len(fine) - 1) & (f == FINE_BINS - 1), 1.0),
-                                (state.tail_lo, (b == 0) & (f == 0), -1.0)):
-            if tail is None:
-                continue
-            # in the outermost interval, the outer `share` goes to the tail and the rest is
-            # spread over the interval; `out_pos` is the position from its inner edge outwards
-            share, out_pos = tail[0], frac if sign > 0 else 1 - frac
-            beyond, rest = end & (out_pos >= 1 - share), end & (out_pos < 1 - share)
-            inner = lo if sign > 0 else hi
-            values[rest] = inner[rest] + sign * out_pos[rest] / (1 - share) * (hi[rest] - lo[rest])
-            values[beyond] = sign * draw_tail(tail, (out_pos[beyond] - (1 - share)) / share)
-        out[is_value] = _round(state, values)
+        values = _binned_values(state, picked, rng)
+    else:
+        values = np.zeros(picked.size, np.float64)
     if state.lower is not None:
         low = -state.tail_lo[4] if state.tail_lo is not None else state.lower
         high = state.tail_hi[4] if state.tail_hi is not None else state.upper
-        out[is_value] = np.clip(out[is_value], low, high)
+        np.clip(values, low, high, out=values)
+    if every:
+        return values, np.zeros(n, bool)
+    out = np.zeros(n, np.float64)
+    out[is_value] = values
     null = np.zeros(n, bool)
     for i, name in enumerate(state.specials):
         hit = t0 == n_values + i
@@ -246,6 +240,33 @@ def decode_array(state: NumericState, codes: np.ndarray, rng: np.random.Generato
         else:
             out[hit] = _SPECIAL_VALUES[name]
     return out, null
+
+
+def _binned_values(state: NumericState, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Values for bin tokens ``b``: one of the bin's fine intervals and a point in it, from one
+    uniform per row (one draw per row keeps a larger n an extension of a smaller one)."""
+    edges = state.fine_edges
+    u = rng.random(b.size) * FINE_BINS
+    f = np.minimum(u.astype(np.int64), FINE_BINS - 1)
+    at = b * edges.shape[1] + f
+    flat = edges.ravel()
+    lo, hi, frac = flat[at], flat[at + 1], u - f
+    values = lo + frac * (hi - lo)
+    last = edges.shape[0] - 1
+    for tail, end_bin, end_fine, sign in ((state.tail_hi, last, FINE_BINS - 1, 1.0), (state.tail_lo, 0, 0, -1.0)):
+        if tail is None:
+            continue
+        end = (b == end_bin) & (f == end_fine)
+        if not end.any():
+            continue
+        # in the outermost interval, the outer `share` goes to the tail and the rest is
+        # spread over the interval; `out_pos` is the position from its inner edge outwards
+        share, out_pos = tail[0], frac if sign > 0 else 1 - frac
+        beyond, rest = end & (out_pos >= 1 - share), end & (out_pos < 1 - share)
+        inner = lo if sign > 0 else hi
+        values[rest] = inner[rest] + sign * out_pos[rest] / (1 - share) * (hi[rest] - lo[rest])
+        values[beyond] = sign * draw_tail(tail, (out_pos[beyond] - (1 - share)) / share)
+    return _round(state, values)
 
 
 def _round(state: NumericState, x: np.ndarray) -> np.ndarray:
