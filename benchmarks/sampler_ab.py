@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/sampler_ab.py ed81e4c --dataset mlc_churn --blocks 16
 
 Trains one model (full dataset, seed 0), then alternates the two samplers (``BatchModel``'s methods
-from ``REV:duck_synth/model.py`` and from the working tree) over the same blocks and seeds, three
-rounds each, and prints rows/s of each and the share of identical tokens. Only the network's
+from ``REV:duck_synth/model.py`` and from the working tree) over the same blocks and seeds,
+``--rounds`` rounds each (3), and prints rows/s of each and the share of identical tokens. Only the network's
 sampling is timed (``sampling.sample_tokens``), not decoding or DuckDB.
 """
 
@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--blocks", type=int, default=8)
     parser.add_argument("--rows", type=int, default=sampling.CHUNK_ROWS, help="rows per block")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (more on a noisy machine)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     con = ds.connect()
@@ -73,7 +74,7 @@ def main() -> None:
     tm = load_model(con, "t")
     baseline, current = _sampler_at(args.rev), _methods(BatchModel)
     rates: dict[str, list[float]] = {"baseline": [], "current": []}
-    for _ in range(3):
+    for _ in range(args.rounds):
         old, rate_old = _run(tm, baseline, args.blocks, args.rows)
         new, rate_new = _run(tm, current, args.blocks, args.rows)
         rates["baseline"].append(rate_old)
@@ -81,7 +82,7 @@ def main() -> None:
     same = np.mean([np.mean(o[c] == n[c]) for o, n in zip(old, new) for c in o])
     b, c = np.median(rates["baseline"]), np.median(rates["current"])
     print(f"{args.dataset}: {args.rev} {b:,.0f} rows/s, working tree {c:,.0f} rows/s ({c / b:.2f}x);"
-          f" identical tokens {same:.4%} (median of 3 alternating rounds of {args.blocks} x"
+          f" identical tokens {same:.4%} (median of {args.rounds} alternating rounds of {args.blocks} x"
           f" {args.rows:,} rows)")
 
 
