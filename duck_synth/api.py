@@ -731,7 +731,7 @@ def typed_chunks(
 GPU_BLOCK_WORKERS = 2
 """Threads making blocks at once when sampling on a GPU. The GPU samples a group of blocks in
 one pass; decoding, casting and checking them is CPU work, part of it outside Python's lock
-(polars, numpy, Arrow). On the H100 machine, 10M diamonds rows as a frame: 2 threads 1.21M
+(polars, numpy, Arrow). On the H100 machine, 2M diamonds rows as a frame: 2 threads 1.21M
 rows/s, 4 threads 1.14M, 6 threads 0.96M (benchmarks/README.md, "GPU")."""
 
 
