@@ -714,6 +714,7 @@ def typed_chunks(
 
         order = range(-(-total // CHUNK_ROWS)) if blocks is None else list(blocks)
         workers = block_workers(device, len(order)) if check is None else 1  # validators are the caller's code
+
         def sample_first_rounds(ks: list[int]) -> None:
             calls = [(min(CHUNK_ROWS, total - k * CHUNK_ROWS), first_round_seed(derive_seed(seed, k))) for k in ks]
             ready.update(zip(calls, first_chunks_together(tm, calls, device)))
