@@ -100,12 +100,13 @@ def _rss_mib() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def _timed(monitor: Monitor, fn) -> tuple[float, dict[str, Any]]:
+def _timed(monitor: Monitor, fn) -> tuple[float, dict[str, Any], Any]:
+    """(seconds, the monitor's summary, ``fn()``'s result)."""
     with monitor:
         start = time.perf_counter()
-        fn()
+        value = fn()
         seconds = time.perf_counter() - start
-    return seconds, monitor.summary()
+    return seconds, monitor.summary(), value
 
 
 def _frame(name: str, data: str | None) -> pl.DataFrame:
@@ -126,10 +127,8 @@ def bench_dataset(name: str, args: argparse.Namespace, workdir: str, monitor: Mo
     def progress(p) -> None:
         fits[p.batch] = (p.epoch, p.seconds)
 
-    result: dict[str, Any] = {}
-    seconds, mon = _timed(monitor, lambda: result.setdefault("train", ds.train(
-        con, "train", model="m", seed=args.seed, holdout=0, device=args.device, progress=progress)))
-    tr = result["train"]
+    seconds, mon, tr = _timed(monitor, lambda: ds.train(
+        con, "train", model="m", seed=args.seed, holdout=0, device=args.device, progress=progress))
     fit_seconds = sum(s for _, s in fits.values())
     row: dict[str, Any] = {
         "dataset": name, "rows": train.height, "columns": train.width, "device": tr.device,
@@ -137,11 +136,10 @@ def bench_dataset(name: str, args: argparse.Namespace, workdir: str, monitor: Mo
         "train_rows_per_s_epoch": tr.rows * sum(e for e, _ in fits.values()) / fit_seconds,
         "train_monitor": mon,
     }
-    synth: dict[str, pl.DataFrame] = {}
-    seconds, mon = _timed(monitor, lambda: synth.setdefault("first", ds.generate(
-        con, "m", n=train.height, seed=args.seed + 1, device=args.device)))
+    seconds, mon, synth = _timed(monitor, lambda: ds.generate(
+        con, "m", n=train.height, seed=args.seed + 1, device=args.device))
     row["first_rows_per_s"], row["first_monitor"] = train.height / seconds, mon
-    fid = fidelity(train, synth["first"])
+    fid = fidelity(train, synth)
     row["fidelity"], row["shape"], row["pair"] = fid.score, fid.shape_score, fid.pair_score
 
     n = args.n
@@ -152,21 +150,18 @@ def bench_dataset(name: str, args: argparse.Namespace, workdir: str, monitor: Mo
                                      f"'m', {n}, seed := {s})"),
     }
     for key, run in variants.items():
-        times, mons = [], []
-        for k in range(args.repeats):
-            seconds, mon = _timed(monitor, lambda: run(args.seed + 10 + k))
-            times.append(seconds)
-            mons.append(mon)
-        row[f"{key}_rows_per_s"] = n / statistics.median(times)
-        row[f"{key}_monitor"] = mons[times.index(statistics.median(times))] if args.repeats % 2 else mons[-1]
+        calls = sorted((_timed(monitor, lambda: run(args.seed + 10 + k))[:2] for k in range(args.repeats)),
+                       key=lambda call: call[0])
+        seconds, mon = calls[len(calls) // 2]  # the median call (the upper one of an even number)
+        row[f"{key}_rows_per_s"], row[f"{key}_monitor"] = n / seconds, mon
     con.close()
     return row
 
 
 def bench_10m(args: argparse.Namespace, workdir: str, monitor: Monitor) -> dict[str, Any]:
     con = ds.connect(str(Path(workdir) / "diamonds.duckdb"))
-    seconds, mon = _timed(monitor, lambda: ds.generate(con, "m", n=args.n10m, seed=7, into="diamonds_10m",
-                                                      replace=True, device=args.device))
+    seconds, mon, _ = _timed(monitor, lambda: ds.generate(con, "m", n=args.n10m, seed=7, into="diamonds_10m",
+                                                         replace=True, device=args.device))
     count = con.execute("SELECT count(*) FROM diamonds_10m").fetchall()[0][0]
     con.close()
     return {"n": args.n10m, "count": count, "seconds": seconds, "rows_per_s": args.n10m / seconds, "monitor": mon}

@@ -707,16 +707,19 @@ def typed_chunks(
             extra = np.asarray(check(checked), dtype=bool).reshape(-1, 1)
             return Checked(checked.table, np.hstack([checked.failed, extra]))
 
+        def rows_of(k: int) -> int:
+            return min(CHUNK_ROWS, total - k * CHUNK_ROWS)
+
         def block(k: int, cur: duckdb.DuckDBPyConnection) -> pa.Table:
-            rows = min(CHUNK_ROWS, total - k * CHUNK_ROWS)
-            part = seeds.slice(k * CHUNK_ROWS, rows) if seeds is not None else None
-            return fill_block(rows, derive_seed(seed, k), part, functools.partial(candidates, cur), budget, CHUNK_ROWS)
+            part = seeds.slice(k * CHUNK_ROWS, rows_of(k)) if seeds is not None else None
+            return fill_block(rows_of(k), derive_seed(seed, k), part, functools.partial(candidates, cur), budget,
+                              CHUNK_ROWS)
 
         order = range(-(-total // CHUNK_ROWS)) if blocks is None else list(blocks)
         workers = block_workers(device, len(order)) if check is None else 1  # validators are the caller's code
 
-        def sample_first_rounds(ks: list[int]) -> None:
-            calls = [(min(CHUNK_ROWS, total - k * CHUNK_ROWS), first_round_seed(derive_seed(seed, k))) for k in ks]
+        def sample_first_rounds(ks: list[int]) -> None:  # the seeds ``block`` gives fill_block's first round
+            calls = [(rows_of(k), first_round_seed(derive_seed(seed, k))) for k in ks]
             ready.update(zip(calls, first_chunks_together(tm, calls, device)))
 
         if workers == 1:
@@ -744,13 +747,19 @@ def block_workers(device: str, n_blocks: int) -> int:
     return max(1, min(GPU_BLOCK_WORKERS, os.cpu_count() or 1, n_blocks))
 
 
+def blocks_made_together(workers: int) -> int:
+    """Blocks handed out as one group (one GPU pass samples their first rounds): two per thread,
+    so each thread has the next block ready when it finishes one; one without threads."""
+    return 2 * workers if workers > 1 else 1
+
+
 def _blocks_side_by_side(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, order: Iterable[int],
                          block: Callable[[int, duckdb.DuckDBPyConnection], pa.Table], workers: int,
                          prepare: Callable[[list[int]], None] | None = None) -> Iterator[pa.Table]:
     """``block(k, cursor)`` for each ``k`` of ``order`` on ``workers`` threads, each with a cursor of
     its own, yielded in order.
 
-    Blocks are handed out in groups of ``2 * workers``, each group after ``prepare(group)`` ran
+    Blocks are handed out in groups of ``blocks_made_together(workers)``, each group after ``prepare(group)`` ran
     on the consumer's thread (the GPU samples the group's first rounds in one pass there, while
     the workers decode the group before). At most two groups are out at a time, so memory stays
     bounded whatever the number of blocks. When the consumer stops (an error, a Ctrl-C, a closed
@@ -770,7 +779,7 @@ def _blocks_side_by_side(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyCon
 
     pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="duck_synth_block")
     pending: collections.deque[concurrent.futures.Future] = collections.deque()
-    todo, size = iter(order), 2 * workers
+    todo, size = iter(order), blocks_made_together(workers)
 
     def hand_out() -> None:
         group = list(itertools.islice(todo, size))

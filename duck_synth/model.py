@@ -184,8 +184,8 @@ class BatchModel(nn.Module):
         cols = {j: given[:, j].contiguous() if j in fixed else torch.empty(b, dtype=torch.long, device=dev)
                 for j in steps}
         parts = [(generator, b)] if parts is None else parts
-        if sum(rows for _, rows in parts) != b:
-            raise ValueError(f"parts cover {sum(rows for _, rows in parts)} rows, the context {b}")
+        if (covered := sum(rows for _, rows in parts)) != b:
+            raise ValueError(f"parts cover {covered} rows, the context {b}")
         keys = [(int(torch.randint(2**62, (1,), generator=g, device=g.device).item()), rows) for g, rows in parts]
         uniforms = {j: _uniforms(keys, j, dev) for j in steps if j not in fixed}
         plan = _Plan(self, steps, dev)

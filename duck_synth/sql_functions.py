@@ -65,7 +65,7 @@ _N_CHECK = ("CASE WHEN {n} IS NULL OR {n} < 1 OR {n} <> floor({n}) THEN error('n
 
 _NO_LIMIT = -(2**63)
 _CACHED_BLOCKS = 16
-"""Generated blocks kept per registration (more than a GPU makes at once, 2 * GPU_BLOCK_WORKERS)."""
+"""Generated blocks kept per registration (more than a GPU makes at once: api.blocks_made_together)."""
 _CACHED_QUERIES = 64
 
 
@@ -207,9 +207,8 @@ class _Registration:
             # on a GPU the next blocks are made with this one (side by side, the GPU sampling them
             # in one pass), as DuckDB asks for a generation's rows mostly in order
             blocks = -(-n // CHUNK_ROWS)
-            workers = api.block_workers(self.device, blocks - block)
-            todo = [k for k in range(block, min(block + (2 * workers if workers > 1 else 1), blocks))
-                    if key(k) not in self._blocks]
+            together = api.blocks_made_together(api.block_workers(self.device, blocks - block))
+            todo = [k for k in range(block, min(block + together, blocks)) if key(k) not in self._blocks]
             chunks = api.typed_chunks(self.cursor, gen.tm, n, seed, self.device, rules=gen.rules,
                                       budget=gen.budget, blocks=todo)
             for k, chunk in zip(todo, chunks):

@@ -140,7 +140,7 @@ def fit(
         for idx in torch.randperm(train.shape[0], generator=gen).to(device).split(minibatch):
             ranks = canonical
             if len(columns) > 1 and rng.random() < tc.any_order_prob:
-                ranks = order_ranks(groups, list(rng.permutation(columns))).to(device, non_blocking=True)
+                ranks = order_ranks(groups, list(rng.permutation(columns))).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                 loss = model.loss(train[idx], ranks)
             opt.zero_grad(set_to_none=True)
