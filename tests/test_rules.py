@@ -419,12 +419,13 @@ def test_captured_rules_evaluated_in_arrow_agree_with_duckdb(db):
         _domain_predicate("s", ["a", "O'Brien", ""]), _domain_predicate("s", ["b"]),
         '"s" IS NOT NULL', '"i" IS NOT NULL',
     ]
-    table = db.sql("SELECT * FROM t").to_arrow_table()
-    for predicate in predicates:
-        check = arrow_check(predicate, dict(columns))
-        assert check is not None, predicate
-        expected = [r[0] for r in db.execute(f"SELECT ({predicate}) IS FALSE FROM t").fetchall()]
-        assert check(table).tolist() == expected, predicate
+    for where in ("true", "i IS NOT NULL"):  # NULL-free ranges are compared in numpy, the others in Arrow
+        table = db.sql(f"SELECT * FROM t WHERE {where}").to_arrow_table()
+        for predicate in predicates:
+            check = arrow_check(predicate, dict(columns))
+            assert check is not None, predicate
+            expected = [r[0] for r in db.execute(f"SELECT ({predicate}) IS FALSE FROM t WHERE {where}").fetchall()]
+            assert check(table).tolist() == expected, (predicate, where)
     # anything else, or a captured rule edited by hand, is left to DuckDB
     for predicate in ['"i" BETWEEN 0 AND 243', _range_predicate("i", "DOUBLE", "0", "1"), "i > 0",
                       _range_predicate("i", "BIGINT", "0", "1.5"), '"s" IN (\'a\', lower(\'B\'))', '"i" IS NULL',

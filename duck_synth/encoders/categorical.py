@@ -81,12 +81,14 @@ def decode_strings(state: CategoricalState, codes: np.ndarray, rng: np.random.Ge
     """Tokens to strings (None = NULL)."""
     k = len(state.categories)
     t = codes[:, 0]
+    if not (state.has_null or state.has_rare):  # no masks: every token is a category
+        return state.names.gather(np.minimum(t, k))  # a gather in polars, not a Python string per row
     null = state.has_null & (t == k + int(state.has_rare))
     rare = state.has_rare & (t == k)
     idx = np.where(t < k, t, k)  # <rare> and NULL: the placeholder (or "", nulled below)
     if rare.any() and state.rare_value is None and k:
         idx[rare] = rng.choice(k, size=int(rare.sum()), p=np.asarray(state.frequencies))
-    return with_nulls(state.names.gather(idx), null)  # a gather in polars, not a Python string per row
+    return with_nulls(state.names.gather(idx), null)
 
 
 def enum_members(duckdb_type: str) -> list[str]:

@@ -256,16 +256,17 @@ def _binned_values(state: NumericState, b: np.ndarray, rng: np.random.Generator)
     for tail, end_bin, end_fine, sign in ((state.tail_hi, last, FINE_BINS - 1, 1.0), (state.tail_lo, 0, 0, -1.0)):
         if tail is None:
             continue
-        end = (b == end_bin) & (f == end_fine)
-        if not end.any():
+        end = np.flatnonzero(at == end_bin * edges.shape[1] + end_fine)  # a few rows: work on them alone
+        if not end.size:
             continue
         # in the outermost interval, the outer `share` goes to the tail and the rest is
         # spread over the interval; `out_pos` is the position from its inner edge outwards
-        share, out_pos = tail[0], frac if sign > 0 else 1 - frac
-        beyond, rest = end & (out_pos >= 1 - share), end & (out_pos < 1 - share)
-        inner = lo if sign > 0 else hi
-        values[rest] = inner[rest] + sign * out_pos[rest] / (1 - share) * (hi[rest] - lo[rest])
-        values[beyond] = sign * draw_tail(tail, (out_pos[beyond] - (1 - share)) / share)
+        share, fr, low, high = tail[0], frac[end], lo[end], hi[end]
+        out_pos = fr if sign > 0 else 1 - fr
+        beyond = out_pos >= 1 - share
+        moved = (low if sign > 0 else high) + sign * out_pos / (1 - share) * (high - low)
+        moved[beyond] = sign * draw_tail(tail, (out_pos[beyond] - (1 - share)) / share)
+        values[end] = moved
     return _round(state, values)
 
 
