@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import ctypes
+import ctypes.util
 import contextlib
 import dataclasses
 import functools
@@ -723,13 +725,43 @@ def typed_chunks(
             ready.update(zip(calls, first_chunks_together(tm, calls, device)))
 
         if workers == 1:
-            for k in order:
-                yield block(k, cur)
+            made = (block(k, cur) for k in order)
         else:
-            yield from _blocks_side_by_side(con, cur, order, block, workers,
-                                            sample_first_rounds if seeds is None else None)
+            together = seeds is None and groups_sampled_together(device)
+            made = _blocks_side_by_side(con, cur, order, block, workers, sample_first_rounds if together else None,
+                                        torch_threads=device == "cpu")
+        try:
+            for count, table in enumerate(made, 1):
+                if count % TRIM_EVERY_BLOCKS == 0:
+                    release_freed_memory()
+                yield table
+        finally:
+            made.close()
     finally:
         cur.close()
+
+
+TRIM_EVERY_BLOCKS = 64
+"""A long generation hands freed memory back to the system every this many blocks (about 1M rows)."""
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to call
+        return None
+
+
+def release_freed_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    Blocks allocate and free many large arrays; glibc keeps what they free for reuse, and with
+    blocks made on two threads that kept memory grew with the rows written: 10M diamonds rows into
+    a table peaked at 802 MiB of RSS, against 588 MiB trimming as it goes (the rest is DuckDB's)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 GPU_BLOCK_WORKERS = 2
@@ -739,12 +771,35 @@ one pass; decoding, casting and checking them is CPU work, part of it outside Py
 rows/s, 4 threads 1.14M, 6 threads 0.96M (benchmarks/README.md, "GPU")."""
 
 
+CPU_BLOCK_WORKERS = 2
+"""Threads making blocks at once when sampling on the CPU, each running torch on its share of
+torch's threads (one each on 2 cores) instead of every block on all of them: a block's many
+small operations then need no hand-over between cores, and one block's decoding overlaps the
+other's sampling. On this 2-core CPU, 200,000 rows to a frame: diamonds 1.18-1.21x, cps1988 1.18x;
+through SQL 1.46x and 1.59x; 10M rows into a table 136,291-143,593 -> 235,493-292,083 rows/s
+(the same rows; benchmarks/README.md, "Blocks side by side on the CPU")."""
+
+CPU_MIN_BLOCKS = 3
+"""Fewer blocks than this are made in turn on the CPU: of two blocks the second is usually short
+(cps1988's 22,524 rows: 16,384 and 6,140), so its thread would idle while the first is made on
+half the cores (0.95x measured). Three blocks measured 0.97-1.06x."""
+
+
 def block_workers(device: str, n_blocks: int) -> int:
-    """How many threads make blocks at once: one on CPU (torch's threads already take the cores;
-    two block threads measured 0.86-1.09x there), ``GPU_BLOCK_WORKERS`` on a GPU."""
+    """How many threads make blocks at once: on a GPU ``GPU_BLOCK_WORKERS``; on the CPU
+    ``CPU_BLOCK_WORKERS`` from ``CPU_MIN_BLOCKS`` blocks when torch has a thread for each, else one."""
     if device == "cpu":
-        return 1
+        if n_blocks < CPU_MIN_BLOCKS or torch.get_num_threads() < CPU_BLOCK_WORKERS:
+            return 1
+        return CPU_BLOCK_WORKERS
     return max(1, min(GPU_BLOCK_WORKERS, os.cpu_count() or 1, n_blocks))
+
+
+def groups_sampled_together(device: str) -> bool:
+    """Whether the consumer samples each group's first rounds in one pass (``_blocks_side_by_side``'s
+    ``prepare``): on a GPU, where one pass of several blocks costs what one does; not on the CPU,
+    where it would sample them all on one thread while the block threads wait."""
+    return device != "cpu"
 
 
 def blocks_made_together(workers: int) -> int:
@@ -755,7 +810,8 @@ def blocks_made_together(workers: int) -> int:
 
 def _blocks_side_by_side(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, order: Iterable[int],
                          block: Callable[[int, duckdb.DuckDBPyConnection], pa.Table], workers: int,
-                         prepare: Callable[[list[int]], None] | None = None) -> Iterator[pa.Table]:
+                         prepare: Callable[[list[int]], None] | None = None,
+                         torch_threads: bool = False) -> Iterator[pa.Table]:
     """``block(k, cursor)`` for each ``k`` of ``order`` on ``workers`` threads, each with a cursor of
     its own, yielded in order.
 
@@ -764,13 +820,20 @@ def _blocks_side_by_side(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyCon
     the workers decode the group before). At most two groups are out at a time, so memory stays
     bounded whatever the number of blocks. When the consumer stops (an error, a Ctrl-C, a closed
     generator) the blocks not started are dropped and the running ones are waited for before
-    the cursors close."""
+    the cursors close.
+
+    With ``torch_threads`` (the CPU) each thread runs torch on ``1 / workers`` of the calling
+    thread's torch threads (``_share_torch_threads``); the process-wide count is put back after."""
     cursors: queue.SimpleQueue = queue.SimpleQueue()
+    threads = torch.get_num_threads()
+    share = max(1, threads // workers) if torch_threads else None
     extra = [con.cursor() for _ in range(workers - 1)]
     for c in [cur, *extra]:
         cursors.put(c)
 
     def task(k: int) -> pa.Table:
+        if share is not None:
+            _share_torch_threads(share)
         c = cursors.get()
         try:
             return block(k, c)
@@ -801,6 +864,21 @@ def _blocks_side_by_side(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyCon
         pool.shutdown(wait=True)
         for c in extra:
             c.close()
+        if share is not None:
+            torch.set_num_threads(threads)  # the count new threads start with, which the block threads changed
+
+
+_thread_torch = threading.local()
+
+
+def _share_torch_threads(n: int) -> None:
+    """Run this thread's torch operations on ``n`` threads. torch keeps the count per thread, but
+    sets a new thread's from a process-wide value on its first parallel operation, so that first
+    step is taken here before the count is set (else it would overwrite ours)."""
+    if getattr(_thread_torch, "threads", None) != n:
+        torch.get_num_threads()
+        torch.set_num_threads(n)
+        _thread_torch.threads = n
 
 
 def read_seeds(con: duckdb.DuckDBPyConnection, tm: TrainedModel, seeds: str | pl.DataFrame) -> pl.DataFrame:

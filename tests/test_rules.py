@@ -8,6 +8,7 @@ import threading
 import duckdb
 import polars as pl
 import pytest
+import torch
 
 import duck_synth as ds
 from duck_synth.catalog import in_transaction, quote
@@ -217,6 +218,7 @@ def _blocks_side_by_side(monkeypatch, workers: int = 3) -> tuple[set[str], list[
         return real(*args, **kwargs)
 
     monkeypatch.setattr(api, "block_workers", lambda device, n_blocks: max(1, min(workers, n_blocks)))
+    monkeypatch.setattr(api, "groups_sampled_together", lambda device: True)
     monkeypatch.setattr(api, "sample_chunks", noted)
     return names, ahead
 
@@ -242,6 +244,56 @@ def test_blocks_made_side_by_side_are_the_rows_made_one_after_another(con, monke
     in_sql = con.sql("SELECT * FROM generate_synthetic('diamonds', 70000, seed := 4)").pl()
     assert in_sql.equals(alone) and ahead.count(True) == 15  # 5 blocks each for the frame, into= and SQL
     assert not _block_threads()
+
+
+def test_on_the_cpu_blocks_are_made_side_by_side_each_on_a_share_of_torchs_threads(con, monkeypatch):
+    """From ``CPU_MIN_BLOCKS`` blocks the CPU makes them on ``CPU_BLOCK_WORKERS`` threads, each
+    running torch on its share of the threads, without the GPU's group pass. The rows are the ones
+    made one block after another, and torch's thread count is as it was afterwards."""
+    from duck_synth import api
+
+    monkeypatch.setattr(api, "block_workers", lambda device, n_blocks: 1)
+    alone = ds.generate(con, "diamonds", n=50_000, seed=9, device="cpu")  # 4 blocks, in turn
+    monkeypatch.undo()
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        _cpu_block_threads(con, monkeypatch, api, alone)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _cpu_block_threads(con, monkeypatch, api, alone: pl.DataFrame) -> None:
+    shares, real = {}, api.sample_chunks
+
+    def noted(*args, **kwargs):
+        shares[threading.current_thread().name] = torch.get_num_threads()
+        assert args[5] is None  # nothing sampled ahead on the CPU
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "sample_chunks", noted)
+    assert api.block_workers("cpu", 4) == 2 and api.block_workers("cpu", 2) == 1
+    together = ds.generate(con, "diamonds", n=50_000, seed=9, device="cpu")
+    assert together.equals(alone)
+    block_threads = {n: t for n, t in shares.items() if n.startswith("duck_synth_block")}
+    assert len(block_threads) == 2 and set(block_threads.values()) == {1}
+    assert torch.get_num_threads() == 2 and not _block_threads()
+    ds.generate(con, "diamonds", n=50_000, seed=9, device="cpu", into="cpu_together")
+    assert con.sql("SELECT * FROM cpu_together").pl().equals(alone)
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(1)  # one thread for torch: no block threads either
+    assert api.block_workers("cpu", 4) == 1
+
+
+def test_a_long_generation_hands_freed_memory_back_every_few_blocks(con, monkeypatch):
+    from duck_synth import api
+
+    api.release_freed_memory()  # glibc's malloc_trim here; a no-op where there is none
+    trims = []
+    monkeypatch.setattr(api, "TRIM_EVERY_BLOCKS", 2)
+    monkeypatch.setattr(api, "release_freed_memory", lambda: trims.append(1))
+    ds.generate(con, "diamonds", n=5 * 16_384, seed=2, into="trimmed")  # 5 blocks: after the 2nd and the 4th
+    assert len(trims) == 2 and con.sql("SELECT count(*) FROM trimmed").fetchall() == [(5 * 16_384,)]
 
 
 def test_a_budget_spent_while_blocks_are_made_side_by_side_is_raised_and_leaves_no_thread(con, monkeypatch):
