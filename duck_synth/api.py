@@ -664,8 +664,9 @@ def typed_chunks(
     (the SQL functions do, and return exactly these rows). Records failing a rule are
     rejected and sampled again (``rules.fill_block``). Casting back to the source types and
     checking the rules happen in DuckDB on a private cursor, so the caller's connection and
-    transaction are undisturbed. On a GPU, ``block_workers`` threads make blocks side by side
-    (each on its own cursor); they come out in order all the same.
+    transaction are undisturbed. ``block_workers`` threads may make blocks side by side (a GPU's,
+    or the CPU's from ``CPU_MIN_BLOCKS`` blocks), each on its own cursor; they come out in order
+    all the same.
 
     Args:
         seeds: fixed values for some columns, one output row per seed row (then ``n`` is its height).

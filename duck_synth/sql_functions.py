@@ -65,7 +65,7 @@ _N_CHECK = ("CASE WHEN {n} IS NULL OR {n} < 1 OR {n} <> floor({n}) THEN error('n
 
 _NO_LIMIT = -(2**63)
 _CACHED_BLOCKS = 16
-"""Generated blocks kept per registration (more than a GPU makes at once: api.blocks_made_together)."""
+"""Generated blocks kept per registration (more than are made at once: api.blocks_made_together)."""
 _CACHED_QUERIES = 64
 
 
@@ -204,8 +204,8 @@ class _Registration:
             return entry.name, gen.version, gen.rules.fingerprint, n, seed, k
 
         if key(block) not in self._blocks:
-            # on a GPU the next blocks are made with this one (side by side, the GPU sampling them
-            # in one pass), as DuckDB asks for a generation's rows mostly in order
+            # where blocks are made side by side (a GPU; the CPU from api.CPU_MIN_BLOCKS blocks) the
+            # next blocks are made with this one, as DuckDB asks for a generation's rows mostly in order
             blocks = -(-n // CHUNK_ROWS)
             together = api.blocks_made_together(api.block_workers(self.device, blocks - block))
             todo = [k for k in range(block, min(block + together, blocks)) if key(k) not in self._blocks]
