@@ -366,9 +366,10 @@ def _distribution(name: str, kind: str, real: pl.Series, synth: pl.Series) -> st
             ax.hist(r, bins=edges, density=True, alpha=0.5, label="real")
             ax.hist(s_, bins=edges, density=True, alpha=0.5, label="synthetic")
     else:
-        r = real.cast(pl.String).fill_null("NULL").value_counts(normalize=True, name="share")
-        top = r.sort("share", descending=True).head(10).get_column(real.name).to_list()
-        s_ = synth.cast(pl.String).fill_null("NULL").value_counts(normalize=True, name="share")
+        # renamed first: a column called "share" would collide with the share column
+        r = real.cast(pl.String).fill_null("NULL").rename("value").value_counts(normalize=True, name="share")
+        top = r.sort("share", descending=True).head(10).get_column("value").to_list()
+        s_ = synth.cast(pl.String).fill_null("NULL").rename("value").value_counts(normalize=True, name="share")
         share = {k: dict(zip(*f.get_columns())) for k, f in (("real", r), ("synthetic", s_))}
         x = np.arange(len(top))
         ax.bar(x - 0.2, [share["real"].get(v, 0) for v in top], 0.4, label="real")

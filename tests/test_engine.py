@@ -73,6 +73,27 @@ def test_every_supported_type_round_trips(db):
     assert [c[0] for c in cats] == ["numeric"] * 6 + ["boolean"] + ["datetime"] * 4 + ["categorical", "uuid", "categorical", "text"]
 
 
+def test_columns_named_like_internal_count_columns_train_generate_and_chart(db):
+    """Categories are counted with value_counts, whose count column ("n" in the encoder, "share" in
+    the report's charts) once collided with a source column of that name: training failed with
+    polars' DuplicateError, even for a NULL-only "n"."""
+    from duck_synth.report import _distribution
+
+    db.execute("""CREATE TABLE counted AS SELECT ['a', 'b', 'c'][i % 3 + 1] AS n, ['x', 'y'][i % 2 + 1] AS share,
+                  ['p', 'q'][i % 2 + 1] AS "count", i * 0.5 AS "value", NULL::VARCHAR AS empty FROM range(300) r(i)""")
+    ds.train(db, "counted", epochs=2, seed=0)
+    out = ds.generate(db, "counted", n=400, seed=1)
+    assert out.columns == ["n", "share", "count", "value", "empty"]
+    assert set(out["n"].unique()) <= {"a", "b", "c"} and set(out["share"].unique()) <= {"x", "y"}
+    assert out["empty"].null_count() == 400
+    real = db.sql("SELECT * FROM counted").pl()
+    for name in ("n", "share", "count"):
+        assert "data:image/png;base64," in _distribution(name, "categorical", real[name], out[name])
+    db.execute("CREATE TABLE only_null_n AS SELECT i AS x, NULL::VARCHAR AS n FROM range(200) r(i)")
+    ds.train(db, "only_null_n", epochs=2, seed=0)
+    assert ds.generate(db, "only_null_n", n=50, seed=0)["n"].null_count() == 50
+
+
 def test_nan_and_inf_are_kept_as_values(db):
     db.execute("""CREATE TABLE f AS SELECT CASE WHEN i % 10 = 0 THEN 'nan'::DOUBLE WHEN i % 10 = 1 THEN 'inf'::DOUBLE
                   WHEN i % 10 = 2 THEN '-inf'::DOUBLE WHEN i % 10 = 3 THEN NULL ELSE i END AS x FROM range(500) r(i)""")

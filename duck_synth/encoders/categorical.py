@@ -48,10 +48,10 @@ def min_count(n: int) -> int:
 
 def analyze_strings(values: pl.Series, rare_value: str | None) -> CategoricalState:
     """Learn a categorical vocabulary from string values (None = NULL)."""
-    counts = values.drop_nulls().value_counts(sort=True, name="n")
-    col = counts.columns[0]
-    keep = counts.filter(pl.col("n") >= min_count(values.len())).sort([pl.col("n"), pl.col(col)], descending=[True, False])
-    categories = keep[col].to_list()
+    # renamed first: a column called "n" would collide with the count column
+    counts = values.drop_nulls().rename("value").value_counts(sort=True, name="n")
+    keep = counts.filter(pl.col("n") >= min_count(values.len())).sort(["n", "value"], descending=[True, False])
+    categories = keep["value"].to_list()
     total = max(1, int(keep["n"].sum()))
     return CategoricalState(
         categories=categories,
