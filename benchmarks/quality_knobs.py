@@ -1,7 +1,7 @@
 """Try model knobs on one development dataset: fidelity, utility, detection AUC and DCR share per setting.
 
 Each argument is a setting in keyword form (empty = the defaults). ``hidden`` and ``minibatch``
-override ``training.size_for``; ``seed`` is the training seed (generation uses ``seed + 1``; the
+override ``training.size_for``; ``lr`` the learning rate at width 64 (``training.learning_rate`` scales it for narrower networks); ``seed`` is the training seed (generation uses ``seed + 1``; the
 split is always seed 0); any other key overrides that ``ModelConfig`` field (``dropout``,
 ``input_dropout``, ``token_dropout``, ...), whatever ``train`` would pass.
 
@@ -19,19 +19,20 @@ import duck_synth.api as api
 from duck_synth import datasets
 from duck_synth.evaluation import column_kinds, detection_auc, fidelity, privacy, split, utility
 from duck_synth.model import ModelConfig
-from duck_synth.training import size_for
+from duck_synth.training import TrainConfig, size_for
 
 
 def run(name: str, label: str, hidden: int | None = None, batch_size: int = 15, minibatch: int | None = None,
-        epochs: int | None = None, seed: int = 0, **config) -> None:
+        epochs: int | None = None, seed: int = 0, lr: float | None = None, **config) -> None:
     train, holdout = split(datasets.load(name), 0.8, 0)
 
-    def sized(n: int) -> tuple[int, int, int]:
-        b, h, e = size_for(n)
+    def sized(n: int, n_columns: int) -> tuple[int, int, int]:
+        b, h, e = size_for(n, n_columns)
         return minibatch or b, hidden or h, e
 
     api.size_for = sized
     api.ModelConfig = lambda **kw: ModelConfig(**{**kw, **config})  # the knobs win over train's values
+    api.TrainConfig = lambda **kw: TrainConfig(**{**kw, **({"lr": lr} if lr else {})})
     con = ds.connect()
     con.register("source", train.to_arrow())
     con.execute("CREATE TABLE t AS SELECT * FROM source")

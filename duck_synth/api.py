@@ -480,7 +480,7 @@ def _batch_job(index: int, batches, columns, tokens, tc: TrainConfig, n_rows: in
     earlier = [c for b in batches[:index] for c in b]
     context = choose_context(earlier, targets, tokens)
     cards = {c: columns[c].encoder.cardinalities(columns[c].state) for c in targets + context}
-    minibatch, hidden, max_epochs = size_for(n_rows)
+    minibatch, hidden, max_epochs = size_for(n_rows, sum(len(b) for b in batches))
     ordinal = {c: columns[c].kind in ("numeric", "datetime") for c in targets + context}
     cfg = ModelConfig(
         context_cards=tuple(cards[c][0] for c in context),
