@@ -91,16 +91,14 @@ def resolve_device(device: str) -> str:
 
 
 HIDDEN_128_ROWS = 100_000
-"""Tables this long or longer get hidden width 128, shorter ones 64 (or 32, below). At 22k
-(cps1988) and 43k (diamonds) rows, 64 matched 128's fidelity and halved the sampler's work
-(benchmarks/README.md, "Width 64 below 100,000 rows")."""
+"""Tables this long or longer get hidden width 128; shorter ones 64, or 32 when narrow (below)."""
 
-HIDDEN_32_ROWS = 30_000
 HIDDEN_32_COLUMNS = 20
-"""Tables shorter than ``HIDDEN_32_ROWS`` with at most ``HIDDEN_32_COLUMNS`` modelled columns get
-hidden width 32 (and a doubled learning rate, ``learning_rate``): mlc_churn (4,000 x 20) and
-cps1988 (22,524 x 7) kept their fidelity and generate 1.23-1.26x faster. Wider or longer tables lost quality at 32 (loans, 10,000 x 55:
-detection AUC 0.63 -> 0.71; diamonds, 43,152 rows: fidelity 0.8822 -> 0.8755), so they keep 64
+"""Tables under ``HIDDEN_128_ROWS`` rows with at most this many modelled columns get hidden width
+32, at the learning rate ``learning_rate`` gives it (twice width 64's). mlc_churn (4,000 x 20),
+cps1988 (22,524 x 7) and diamonds (43,152 x 10) kept their fidelity (diamonds' detection AUC rose
+from 0.547 to 0.568) and generate 1.23-1.31x faster. A wider table lost quality at 32 (loans,
+10,000 x 55: worst numeric shape 0.951 -> 0.918), so wider tables keep 64
 (benchmarks/README.md, "Width 32 for small, narrow tables")."""
 
 
@@ -123,10 +121,10 @@ def size_for(n_rows: int, n_columns: int) -> tuple[int, int, int]:
     """(minibatch rows, hidden width, max epochs) scaled to the data size: ``n_rows`` read for
     training and ``n_columns`` modelled columns (in all batches)."""
     batch = int(np.clip(n_rows // 40, 64, 1024))
-    if n_rows < HIDDEN_32_ROWS and n_columns <= HIDDEN_32_COLUMNS:
-        hidden = 32
+    if n_rows >= HIDDEN_128_ROWS:
+        hidden = 128
     else:
-        hidden = 64 if n_rows < HIDDEN_128_ROWS else 128
+        hidden = 32 if n_columns <= HIDDEN_32_COLUMNS else 64
     steps_per_epoch = max(1, math.ceil(n_rows / batch))
     max_epochs = int(np.clip(2000 // steps_per_epoch, 20, 150))
     return batch, hidden, max_epochs

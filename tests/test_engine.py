@@ -273,15 +273,16 @@ def test_a_failing_training_worker_is_a_clear_error_not_a_hang():
 
 
 def test_hidden_width_follows_the_tables_rows_and_columns(tmp_path, cps):
-    """Small, narrow tables train at width 32 (a faster sampler at equal quality); wider or
-    longer ones at 64, and 100,000 rows and up at 128. The stored config records the width."""
-    from duck_synth.training import HIDDEN_32_COLUMNS, HIDDEN_32_ROWS, HIDDEN_128_ROWS, size_for
+    """Narrow tables under 100,000 rows train at width 32 (a faster sampler at equal quality), at
+    twice the learning rate; wider ones at 64, and 100,000 rows and up at 128. The stored config
+    records the width."""
+    from duck_synth.training import HIDDEN_32_COLUMNS, HIDDEN_128_ROWS, learning_rate, size_for
 
     assert size_for(4_000, 20)[1] == 32
-    assert size_for(HIDDEN_32_ROWS - 1, HIDDEN_32_COLUMNS)[1] == 32
-    assert size_for(HIDDEN_32_ROWS, 7)[1] == 64
+    assert size_for(HIDDEN_128_ROWS - 1, HIDDEN_32_COLUMNS)[1] == 32
     assert size_for(10_000, HIDDEN_32_COLUMNS + 1)[1] == 64
     assert size_for(HIDDEN_128_ROWS, 7)[1] == 128
+    assert learning_rate(3e-3, 32) == 6e-3 and learning_rate(3e-3, 64) == learning_rate(3e-3, 128) == 3e-3
 
     con = ds.connect(str(tmp_path / "widths.duckdb"))
     narrow = cps.head(1_000)
