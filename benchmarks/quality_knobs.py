@@ -1,8 +1,9 @@
 """Try model knobs on one development dataset: fidelity, utility, detection AUC and DCR share per setting.
 
 Each argument is a setting in keyword form (empty = the defaults). ``hidden`` and ``minibatch``
-override ``training.size_for``; ``lr`` the learning rate at width 64 (``training.learning_rate`` scales it for narrower networks); ``seed`` is the training seed (generation uses ``seed + 1``; the
-split is always seed 0); any other key overrides that ``ModelConfig`` field (``dropout``,
+override ``training.size_for``; ``lr`` is the learning rate at width 64 (``training.learning_rate``
+scales it up for narrower networks); ``seed`` is the training seed (generation uses ``seed + 1``;
+the split is always seed 0); any other key overrides that ``ModelConfig`` field (``dropout``,
 ``input_dropout``, ``token_dropout``, ...), whatever ``train`` would pass.
 
     PYTHONPATH=. .venv/bin/python benchmarks/quality_knobs.py mlc_churn "" "hidden=128" "token_dropout=0.2,seed=1"

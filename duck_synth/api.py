@@ -725,8 +725,17 @@ def typed_chunks(
             calls = [(rows_of(k), first_round_seed(derive_seed(seed, k))) for k in ks]
             ready.update(zip(calls, first_chunks_together(tm, calls, device)))
 
+        def one_after_another() -> Iterator[pa.Table]:
+            ks = list(order)
+            for at in range(0, len(ks), IN_TURN_TOGETHER):
+                group = ks[at:at + IN_TURN_TOGETHER]
+                if seeds is None and len(group) > 1:
+                    sample_first_rounds(group)
+                for k in group:
+                    yield block(k, cur)
+
         if workers == 1:
-            made = (block(k, cur) for k in order)
+            made = one_after_another()
         else:
             together = seeds is None and groups_sampled_together(device)
             made = _blocks_side_by_side(con, cur, order, block, workers, sample_first_rounds if together else None,
@@ -785,6 +794,12 @@ CPU_MIN_BLOCKS = 3
 """Fewer blocks than this are made in turn on the CPU: of two blocks the second is usually short
 (cps1988's 22,524 rows: 16,384 and 6,140), so its thread would idle while the first is made on
 half the cores (0.95x measured). Three blocks measured 0.97-1.06x."""
+
+
+IN_TURN_TOGETHER = 2
+"""Blocks made one after another sample their first rounds in one pass of each network, this many
+at a time: cps1988's 22,524 rows (a block of 16,384 and one of 6,140) came out 1.05-1.08x faster
+on the CPU, with the same rows (benchmarks/README.md, "Session 12")."""
 
 
 def block_workers(device: str, n_blocks: int) -> int:

@@ -39,7 +39,7 @@ class TrainConfig:
     early_stopping: bool = False
     seed: int = 0
     device: str = "cpu"
-    lr: float = 3e-3  # at hidden width LR_WIDTH and up; narrower networks train faster (learning_rate)
+    lr: float = 3e-3  # the rate at hidden width LR_WIDTH and up; narrower networks get more (learning_rate)
     patience: int = 6
     val_fraction: float = 0.1
     any_order_prob: float = ANY_ORDER_PROB

@@ -246,6 +246,32 @@ def test_blocks_made_side_by_side_are_the_rows_made_one_after_another(con, monke
     assert not _block_threads()
 
 
+def test_blocks_made_in_turn_sample_first_rounds_in_pairs_with_the_same_rows(con, monkeypatch):
+    """Blocks made one after another sample their first rounds two at a time, in one pass of each
+    network (``api.IN_TURN_TOGETHER``). The rows, rejected and resampled records included, are
+    those of blocks sampled one by one."""
+    from duck_synth import api
+
+    ds.add_rule(con, "diamonds", "not_large", "carat < 1.2")  # rejects some records of every block
+    monkeypatch.setattr(api, "block_workers", lambda device, n_blocks: 1)
+    monkeypatch.setattr(api, "IN_TURN_TOGETHER", 1)
+    one_by_one = ds.generate(con, "diamonds", n=40_000, seed=8)  # 3 blocks
+    passes, real = [], api.first_chunks_together
+
+    def noted(tm, calls, device):
+        passes.append(len(calls))
+        return real(tm, calls, device)
+
+    monkeypatch.setattr(api, "first_chunks_together", noted)
+    assert ds.generate(con, "diamonds", n=40_000, seed=8).equals(one_by_one) and passes == []
+    monkeypatch.setattr(api, "IN_TURN_TOGETHER", 2)
+    paired = ds.generate(con, "diamonds", n=40_000, seed=8)
+    assert passes == [2]  # blocks 0 and 1 in one pass; block 2, the last, alone as before
+    assert paired.equals(one_by_one) and paired["carat"].max() < 1.2
+    ds.generate(con, "diamonds", n=40_000, seed=8, into="paired")
+    assert con.sql("SELECT * FROM paired").pl().equals(one_by_one) and passes == [2, 2]
+
+
 def test_on_the_cpu_blocks_are_made_side_by_side_each_on_a_share_of_torchs_threads(con, monkeypatch):
     """From ``CPU_MIN_BLOCKS`` blocks the CPU makes them on ``CPU_BLOCK_WORKERS`` threads, each
     running torch on its share of the threads, without the GPU's group pass. The rows are the ones
@@ -321,8 +347,8 @@ def test_max_invalid_budget(con):
 
 
 def test_seeded_generation_resamples_per_seed_row(con):
-    # about 60% of real Fair diamonds cost under 4,000 (18% under 2,000: a model that learned that
-    # share would need more resampling than the default budget of 1,000 records allows)
+    # about half of the fixture's Fair diamonds cost under 4,000; 18% cost under 2,000, and a model
+    # that learned that share would need more resampling than the default budget (1,000) allows
     ds.add_rule(con, "diamonds", "cheap_fair", "cut <> 'Fair' OR price < 4000")
     con.execute("CREATE TABLE fair AS SELECT 'Fair' AS cut FROM range(300)")
     rows = ds.generate(con, "diamonds", seeds="fair", seed=5)
