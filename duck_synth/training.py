@@ -99,7 +99,7 @@ HIDDEN_32_COLUMNS = 20
 cps1988 (22,524 x 7) and diamonds (43,152 x 10) kept their fidelity (diamonds' detection AUC rose
 from 0.547 to 0.568) and generate 1.23-1.31x faster. A wider table lost quality at 32 (loans,
 10,000 x 55: worst numeric shape 0.951 -> 0.918), so wider tables keep 64
-(benchmarks/README.md, "Width 32 for small, narrow tables")."""
+(benchmarks/README.md, "Session 12: width 32 for small, narrow tables")."""
 
 
 LR_WIDTH = 64
@@ -108,8 +108,8 @@ trains at ``lr * LR_WIDTH / hidden``: Adam moves every weight by about the step 
 network with fewer hidden units changes its outputs less per step and needs a larger one (the
 width rule of muP). At width 32 and the unscaled 3e-3, four fixed epochs on 1,500 mlc_churn rows
 left the cross-batch correlation of day minutes and day charge at 0.73 and 0.69 (two seeds;
-width 64: 0.91, 0.94); at 6e-3 it was 0.93 and 0.90 (benchmarks/README.md, "Width 32 for small,
-narrow tables")."""
+width 64: 0.91, 0.94); at 6e-3 it was 0.93 and 0.90 (benchmarks/README.md, "Session 12:
+width 32 for small, narrow tables")."""
 
 
 def learning_rate(lr: float, hidden: int) -> float:
