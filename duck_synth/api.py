@@ -726,9 +726,9 @@ def typed_chunks(
             ready.update(zip(calls, first_chunks_together(tm, calls, device)))
 
         def one_after_another() -> Iterator[pa.Table]:
-            ks = list(order)
-            for at in range(0, len(ks), IN_TURN_TOGETHER):
-                group = ks[at:at + IN_TURN_TOGETHER]
+            ks, size = list(order), blocks_made_together(1)
+            for at in range(0, len(ks), size):
+                group = ks[at:at + size]
                 if seeds is None and len(group) > 1:
                     sample_first_rounds(group)
                 for k in group:
@@ -796,12 +796,6 @@ CPU_MIN_BLOCKS = 3
 half the cores (0.95x measured). Three blocks measured 0.97-1.06x."""
 
 
-IN_TURN_TOGETHER = 2
-"""Blocks made one after another sample their first rounds in one pass of each network, this many
-at a time: cps1988's 22,524 rows (a block of 16,384 and one of 6,140) came out 1.05-1.08x faster
-on the CPU, with the same rows (benchmarks/README.md, "Session 12")."""
-
-
 def block_workers(device: str, n_blocks: int) -> int:
     """How many threads make blocks at once: on a GPU ``GPU_BLOCK_WORKERS``; on the CPU
     ``CPU_BLOCK_WORKERS`` from ``CPU_MIN_BLOCKS`` blocks when torch has a thread for each, else one."""
@@ -820,9 +814,11 @@ def groups_sampled_together(device: str) -> bool:
 
 
 def blocks_made_together(workers: int) -> int:
-    """Blocks handed out as one group (one GPU pass samples their first rounds): two per thread,
-    so each thread has the next block ready when it finishes one; one without threads."""
-    return 2 * workers if workers > 1 else 1
+    """Blocks handed out as one group, whose first rounds one pass of each network samples: two per
+    thread, so each thread has its next block ready when it finishes one. Blocks made in turn go in
+    pairs too: cps1988's 22,524 rows (blocks of 16,384 and 6,140) came out 1.05-1.08x faster on the
+    CPU than block by block, with the same rows (benchmarks/README.md, "Session 12")."""
+    return 2 * workers
 
 
 def _blocks_side_by_side(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, order: Iterable[int],

@@ -204,8 +204,8 @@ class _Registration:
             return entry.name, gen.version, gen.rules.fingerprint, n, seed, k
 
         if key(block) not in self._blocks:
-            # where blocks are made side by side (a GPU; the CPU from api.CPU_MIN_BLOCKS blocks) the
-            # next blocks are made with this one, as DuckDB asks for a generation's rows mostly in order
+            # the next blocks are made with this one (api.blocks_made_together: side by side, or a pair
+            # in turn), as DuckDB asks for a generation's rows mostly in order
             blocks = -(-n // CHUNK_ROWS)
             together = api.blocks_made_together(api.block_workers(self.device, blocks - block))
             todo = [k for k in range(block, min(block + together, blocks)) if key(k) not in self._blocks]

@@ -248,13 +248,13 @@ def test_blocks_made_side_by_side_are_the_rows_made_one_after_another(con, monke
 
 def test_blocks_made_in_turn_sample_first_rounds_in_pairs_with_the_same_rows(con, monkeypatch):
     """Blocks made one after another sample their first rounds two at a time, in one pass of each
-    network (``api.IN_TURN_TOGETHER``). The rows, rejected and resampled records included, are
-    those of blocks sampled one by one."""
+    network (``api.blocks_made_together(1)``). The rows, rejected and resampled records included,
+    are those of blocks sampled one by one, as a frame, into a table and through SQL."""
     from duck_synth import api
 
     ds.add_rule(con, "diamonds", "not_large", "carat < 1.2")  # rejects some records of every block
     monkeypatch.setattr(api, "block_workers", lambda device, n_blocks: 1)
-    monkeypatch.setattr(api, "IN_TURN_TOGETHER", 1)
+    monkeypatch.setattr(api, "blocks_made_together", lambda workers: 1)
     one_by_one = ds.generate(con, "diamonds", n=40_000, seed=8)  # 3 blocks
     passes, real = [], api.first_chunks_together
 
@@ -264,12 +264,17 @@ def test_blocks_made_in_turn_sample_first_rounds_in_pairs_with_the_same_rows(con
 
     monkeypatch.setattr(api, "first_chunks_together", noted)
     assert ds.generate(con, "diamonds", n=40_000, seed=8).equals(one_by_one) and passes == []
-    monkeypatch.setattr(api, "IN_TURN_TOGETHER", 2)
+    monkeypatch.undo()
+    monkeypatch.setattr(api, "block_workers", lambda device, n_blocks: 1)
+    monkeypatch.setattr(api, "first_chunks_together", noted)
     paired = ds.generate(con, "diamonds", n=40_000, seed=8)
     assert passes == [2]  # blocks 0 and 1 in one pass; block 2, the last, alone as before
     assert paired.equals(one_by_one) and paired["carat"].max() < 1.2
     ds.generate(con, "diamonds", n=40_000, seed=8, into="paired")
     assert con.sql("SELECT * FROM paired").pl().equals(one_by_one) and passes == [2, 2]
+    # SQL asks for block 0 and gets block 1 made with it, in the same pass
+    in_sql = con.sql("SELECT * FROM generate_synthetic('diamonds', 40000, seed := 8)").pl()
+    assert in_sql.equals(one_by_one) and passes == [2, 2, 2]
 
 
 def test_on_the_cpu_blocks_are_made_side_by_side_each_on_a_share_of_torchs_threads(con, monkeypatch):
